@@ -1,0 +1,83 @@
+#!/usr/bin/env bash
+# `npm run test:all`, and what CI runs: installs what every suite needs, runs `npm test` on this machine's Node,
+# then the integration suite once per Node version in the matrix (scripts/node-matrix.mjs), and ends with one
+# summary line counting those runs: `all: N passed, M failed`. A failed run does not stop the ones after it.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+say() { printf '%s\n' "$*"; }
+
+# npm ci leaves node_modules/.package-lock.json behind; a newer package-lock.json means the install is stale.
+if [[ ! -f node_modules/.package-lock.json || package-lock.json -nt node_modules/.package-lock.json ]]; then
+  say "# npm ci"
+  npm ci --no-audit --no-fund
+else
+  say "# node_modules is up to date with package-lock.json; skipping npm ci"
+fi
+
+# The Prometheus suite checks our /metrics output with the real promtool and a real scrape.
+if ! compgen -G 'test/prometheus/*.test.js' > /dev/null; then
+  : # no Prometheus tests yet, nothing to install
+elif command -v promtool > /dev/null && command -v prometheus > /dev/null; then
+  say "# prometheus: $(promtool --version 2>&1 | head -n 1)"
+elif [[ "$(id -u)" != 0 ]]; then
+  say "# not installing prometheus: apt-get needs root (install the Debian package prometheus by hand)"
+else
+  say "# installing prometheus (Debian package)"
+  # --no-install-recommends: the recommended node-exporter is a daemon we do not need.
+  if ! { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus; }; then
+    say "# prometheus install failed; the prometheus suite will be reported as skipped"
+  fi
+fi
+
+matrix_ok=1
+node scripts/node-matrix.mjs install || matrix_ok=0
+mapfile -t versions < <(node scripts/node-matrix.mjs versions)
+
+names=()
+results=()
+passed=0
+failed=0
+record() { # name, exit code, seconds
+  names+=("$1")
+  if [[ "$2" == 0 ]]; then
+    results+=("pass  ${3}s")
+    passed=$((passed + 1))
+  else
+    results+=("FAIL  ${3}s")
+    failed=$((failed + 1))
+  fi
+}
+
+machine="node $(node --version | sed 's/^v//') (this machine, all suites)"
+say ""
+say "=== ${machine} ==="
+start=$SECONDS
+rc=0
+npm test || rc=$?
+record "$machine" "$rc" $((SECONDS - start))
+
+for v in "${versions[@]}"; do
+  name="node ${v} (integration)"
+  bin=".cache/node/${v}/bin/node"
+  say ""
+  say "=== ${name} ==="
+  start=$SECONDS
+  rc=0
+  if [[ ! -x "$bin" ]]; then
+    say "# ${bin} is missing: node scripts/node-matrix.mjs install could not install ${v}"
+    rc=1
+  else
+    node scripts/test.mjs --node "$bin" || rc=$?
+  fi
+  record "$name" "$rc" $((SECONDS - start))
+done
+
+say ""
+say "=== summary ==="
+[[ $matrix_ok == 1 ]] || say "# node-matrix install reported a failure (see above)"
+for i in "${!names[@]}"; do
+  printf '%-45s %s\n' "${names[$i]}" "${results[$i]}"
+done
+say "all: ${passed} passed, ${failed} failed"
+[[ $failed == 0 ]]

@@ -1,0 +1,348 @@
+// The only place that reads process.env. Every setting has its default in DEFAULTS; a value
+// that cannot be used produces one coded warning naming the variable and the value used instead.
+import { W, type WarningCode } from './warnings.js';
+import type { LogLevel } from './diag.js';
+
+export type TracesExporterName = 'otlp' | 'zipkin' | 'console' | 'none';
+export type OtlpProtocol = 'http/protobuf' | 'http/json';
+export type PropagatorName = 'tracecontext' | 'baggage' | 'b3' | 'b3multi';
+export type SamplerName =
+  | 'always_on'
+  | 'always_off'
+  | 'traceidratio'
+  | 'parentbased_always_on'
+  | 'parentbased_always_off'
+  | 'parentbased_traceidratio';
+
+export interface SpanLimits {
+  readonly attributeCountLimit: number;
+  readonly attributeValueLengthLimit: number;
+  readonly eventCountLimit: number;
+  readonly linkCountLimit: number;
+  readonly attributePerEventCountLimit: number;
+  readonly attributePerLinkCountLimit: number;
+}
+
+export interface OtlpConfig {
+  /** Full URL of the traces endpoint. */
+  readonly url: string;
+  readonly protocol: OtlpProtocol;
+  readonly headers: Readonly<Record<string, string>>;
+  readonly timeoutMs: number;
+  readonly compression: 'gzip' | 'none';
+}
+
+export interface PeriscopeConfig {
+  readonly disabled: boolean;
+  readonly logLevel: LogLevel;
+  readonly serviceName: string | undefined;
+  /** Parsed OTEL_RESOURCE_ATTRIBUTES. */
+  readonly resourceAttributes: Readonly<Record<string, string>>;
+  /** Kubernetes downward-API values found in the environment. */
+  readonly k8s: { readonly podName?: string; readonly namespace?: string; readonly nodeName?: string };
+  readonly sampler: SamplerName;
+  readonly samplerRatio: number;
+  readonly propagators: readonly PropagatorName[];
+  readonly tracesExporters: readonly TracesExporterName[];
+  readonly otlp: OtlpConfig;
+  readonly zipkin: { readonly url: string; readonly timeoutMs: number };
+  readonly bsp: {
+    readonly scheduleDelayMs: number;
+    readonly exportTimeoutMs: number;
+    readonly maxQueueSize: number;
+    readonly maxExportBatchSize: number;
+  };
+  readonly spanLimits: SpanLimits;
+  /** Instrumentation names; `enabled` undefined means "all". */
+  readonly instrumentations: { readonly enabled: readonly string[] | undefined; readonly disabled: readonly string[] };
+  readonly ignorePaths: readonly string[];
+  readonly workerThreads: boolean;
+  /** Upper bound for the flush at exit, SIGTERM/SIGINT and crash. */
+  readonly shutdownTimeoutMs: number;
+}
+
+export interface ConfigWarning {
+  readonly code: WarningCode;
+  readonly message: string;
+}
+
+export const INSTRUMENTATION_NAMES = ['http', 'undici'] as const;
+
+export const DEFAULTS = {
+  logLevel: 'warn' as LogLevel,
+  sampler: 'parentbased_always_on' as SamplerName,
+  samplerRatio: 1,
+  propagators: ['tracecontext', 'baggage'] as PropagatorName[],
+  tracesExporters: ['otlp'] as TracesExporterName[],
+  otlpEndpoint: 'http://localhost:4318',
+  otlpProtocol: 'http/protobuf' as OtlpProtocol,
+  otlpTimeoutMs: 10_000,
+  zipkinEndpoint: 'http://localhost:9411/api/v2/spans',
+  bspScheduleDelayMs: 5_000,
+  bspExportTimeoutMs: 30_000,
+  bspMaxQueueSize: 2_048,
+  bspMaxExportBatchSize: 512,
+  attributeCountLimit: 128,
+  attributeValueLengthLimit: Infinity,
+  eventCountLimit: 128,
+  linkCountLimit: 128,
+  shutdownTimeoutMs: 2_000,
+};
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+class Reader {
+  readonly warnings: ConfigWarning[] = [];
+  constructor(private readonly env: Env) {}
+
+  raw(name: string): string | undefined {
+    const v = this.env[name];
+    if (v === undefined) return undefined;
+    const t = v.trim();
+    return t === '' ? undefined : t;
+  }
+
+  bad(name: string, value: string, used: string, why = ''): void {
+    this.warnings.push({
+      code: W.BAD_ENV,
+      message: `${name}=${JSON.stringify(value)} is not valid${why ? ` (${why})` : ''}; using ${used}`,
+    });
+  }
+
+  bool(name: string, def: boolean): boolean {
+    const v = this.raw(name);
+    if (v === undefined) return def;
+    const l = v.toLowerCase();
+    if (l === 'true' || l === '1') return true;
+    if (l === 'false' || l === '0') return false;
+    this.bad(name, v, String(def), 'expected true or false');
+    return def;
+  }
+
+  /** A non-negative integer (or a positive one when min is 1). */
+  int(name: string, def: number, min = 0): number {
+    const v = this.raw(name);
+    if (v === undefined) return def;
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < min) {
+      this.bad(name, v, String(def), `expected an integer >= ${min}`);
+      return def;
+    }
+    return n;
+  }
+
+  oneOf<T extends string>(name: string, allowed: readonly T[], def: T): T {
+    const v = this.raw(name);
+    if (v === undefined) return def;
+    const l = v.toLowerCase() as T;
+    if (allowed.includes(l)) return l;
+    this.bad(name, v, def, `expected one of ${allowed.join(', ')}`);
+    return def;
+  }
+
+  list(name: string): string[] | undefined {
+    const v = this.raw(name);
+    if (v === undefined) return undefined;
+    return v
+      .split(',')
+      .map((s) => s.trim())
+      .filter((s) => s !== '');
+  }
+
+  /** A list whose members must come from `allowed`; unknown members are dropped with a warning. */
+  names<T extends string>(name: string, allowed: readonly T[], def: T[]): T[] {
+    const items = this.list(name);
+    if (items === undefined) return def;
+    const out: T[] = [];
+    for (const item of items) {
+      const l = item.toLowerCase() as T;
+      if (allowed.includes(l)) {
+        if (!out.includes(l)) out.push(l);
+      } else {
+        this.warnings.push({
+          code: W.UNKNOWN_NAME,
+          message: `${name}: unknown value ${JSON.stringify(item)} ignored (known: ${allowed.join(', ')})`,
+        });
+      }
+    }
+    return out;
+  }
+
+  /** W3C Baggage-style `key=value,key2=value2` with percent-decoding, as OTEL_RESOURCE_ATTRIBUTES and _HEADERS use. */
+  keyValues(name: string): Record<string, string> {
+    const v = this.raw(name);
+    const out: Record<string, string> = {};
+    if (v === undefined) return out;
+    for (const part of v.split(',')) {
+      if (part.trim() === '') continue;
+      const eq = part.indexOf('=');
+      const key = eq > 0 ? part.slice(0, eq).trim() : '';
+      if (key === '') {
+        this.bad(name, part, 'nothing for that entry', 'expected key=value');
+        continue;
+      }
+      const raw = part.slice(eq + 1).trim();
+      try {
+        out[key] = decodeURIComponent(raw);
+      } catch {
+        this.bad(name, part, `${key}=${raw} undecoded`, 'bad percent-encoding');
+        out[key] = raw;
+      }
+    }
+    return out;
+  }
+
+  url(name: string, value: string | undefined): string | undefined {
+    if (value === undefined) return undefined;
+    try {
+      const u = new URL(value);
+      if (u.protocol === 'http:' || u.protocol === 'https:') return value;
+    } catch {
+      // fall through to the warning
+    }
+    this.bad(name, value, 'the default endpoint', 'expected an http(s) URL');
+    return undefined;
+  }
+}
+
+function appendPath(base: string, suffix: string): string {
+  return base.endsWith('/') ? base + suffix.slice(1) : base + suffix;
+}
+
+export function loadConfig(env: Env = process.env): { config: PeriscopeConfig; warnings: ConfigWarning[] } {
+  const r = new Reader(env);
+  const logLevelRaw = r.raw('OTEL_LOG_LEVEL')?.toLowerCase();
+  // The spec's levels include verbose and all; both mean "everything" here.
+  const logLevel: LogLevel =
+    logLevelRaw === 'verbose' || logLevelRaw === 'all'
+      ? 'debug'
+      : r.oneOf('OTEL_LOG_LEVEL', ['none', 'error', 'warn', 'info', 'debug'], DEFAULTS.logLevel);
+
+  const sampler = r.oneOf(
+    'OTEL_TRACES_SAMPLER',
+    ['always_on', 'always_off', 'traceidratio', 'parentbased_always_on', 'parentbased_always_off', 'parentbased_traceidratio'],
+    DEFAULTS.sampler,
+  );
+  let samplerRatio = DEFAULTS.samplerRatio;
+  const ratioRaw = r.raw('OTEL_TRACES_SAMPLER_ARG');
+  if (ratioRaw !== undefined && sampler.endsWith('traceidratio')) {
+    const n = Number(ratioRaw);
+    if (Number.isFinite(n) && n >= 0 && n <= 1) samplerRatio = n;
+    else r.bad('OTEL_TRACES_SAMPLER_ARG', ratioRaw, '1', 'expected a number from 0 to 1');
+  }
+
+  const propagatorList = r.list('OTEL_PROPAGATORS');
+  const propagators =
+    propagatorList !== undefined && propagatorList.length === 1 && propagatorList[0]?.toLowerCase() === 'none'
+      ? []
+      : r.names('OTEL_PROPAGATORS', ['tracecontext', 'baggage', 'b3', 'b3multi', 'none'], DEFAULTS.propagators).filter(
+          (p): p is PropagatorName => p !== 'none',
+        );
+
+  let tracesExporters = r.names('OTEL_TRACES_EXPORTER', ['otlp', 'zipkin', 'console', 'none'], DEFAULTS.tracesExporters);
+  if (tracesExporters.includes('none')) tracesExporters = [];
+
+  let protoRaw = r.raw('OTEL_EXPORTER_OTLP_TRACES_PROTOCOL') ?? r.raw('OTEL_EXPORTER_OTLP_PROTOCOL');
+  let protocol: OtlpProtocol = DEFAULTS.otlpProtocol;
+  if (protoRaw !== undefined) {
+    protoRaw = protoRaw.toLowerCase();
+    if (protoRaw === 'http/protobuf' || protoRaw === 'http/json') protocol = protoRaw;
+    else if (protoRaw === 'grpc')
+      r.warnings.push({
+        code: W.GRPC_UNSUPPORTED,
+        message: 'OTEL_EXPORTER_OTLP_PROTOCOL=grpc is not offered by periscope; using http/protobuf (port 4318)',
+      });
+    else r.bad('OTEL_EXPORTER_OTLP_PROTOCOL', protoRaw, DEFAULTS.otlpProtocol);
+  }
+
+  // Per the OTLP exporter spec: the signal-specific endpoint is used as given, the generic one
+  // gets /v1/traces appended.
+  const tracesEndpoint = r.url('OTEL_EXPORTER_OTLP_TRACES_ENDPOINT', r.raw('OTEL_EXPORTER_OTLP_TRACES_ENDPOINT'));
+  const baseEndpoint = r.url('OTEL_EXPORTER_OTLP_ENDPOINT', r.raw('OTEL_EXPORTER_OTLP_ENDPOINT')) ?? DEFAULTS.otlpEndpoint;
+  const otlpUrl = tracesEndpoint ?? appendPath(baseEndpoint, '/v1/traces');
+
+  const compressionRaw = r.raw('OTEL_EXPORTER_OTLP_TRACES_COMPRESSION') !== undefined
+    ? r.oneOf('OTEL_EXPORTER_OTLP_TRACES_COMPRESSION', ['gzip', 'none'], 'none')
+    : r.oneOf('OTEL_EXPORTER_OTLP_COMPRESSION', ['gzip', 'none'], 'none');
+
+  const timeoutMs = r.raw('OTEL_EXPORTER_OTLP_TRACES_TIMEOUT') !== undefined
+    ? r.int('OTEL_EXPORTER_OTLP_TRACES_TIMEOUT', DEFAULTS.otlpTimeoutMs, 1)
+    : r.int('OTEL_EXPORTER_OTLP_TIMEOUT', DEFAULTS.otlpTimeoutMs, 1);
+
+  const headers = { ...r.keyValues('OTEL_EXPORTER_OTLP_HEADERS'), ...r.keyValues('OTEL_EXPORTER_OTLP_TRACES_HEADERS') };
+
+  const attributeCountLimit = r.int('OTEL_ATTRIBUTE_COUNT_LIMIT', DEFAULTS.attributeCountLimit);
+  const attributeValueLengthLimit = r.int('OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT', DEFAULTS.attributeValueLengthLimit);
+
+  let maxQueueSize = r.int('OTEL_BSP_MAX_QUEUE_SIZE', DEFAULTS.bspMaxQueueSize, 1);
+  let maxExportBatchSize = r.int('OTEL_BSP_MAX_EXPORT_BATCH_SIZE', DEFAULTS.bspMaxExportBatchSize, 1);
+  if (maxExportBatchSize > maxQueueSize) {
+    r.bad('OTEL_BSP_MAX_EXPORT_BATCH_SIZE', String(maxExportBatchSize), String(maxQueueSize), 'larger than OTEL_BSP_MAX_QUEUE_SIZE');
+    maxExportBatchSize = maxQueueSize;
+  }
+
+  const enabled = r.names('OTEL_NODE_ENABLED_INSTRUMENTATIONS', INSTRUMENTATION_NAMES, []);
+  const config: PeriscopeConfig = {
+    disabled: r.bool('OTEL_SDK_DISABLED', false),
+    logLevel,
+    serviceName: r.raw('OTEL_SERVICE_NAME'),
+    resourceAttributes: r.keyValues('OTEL_RESOURCE_ATTRIBUTES'),
+    k8s: pick({
+      podName: r.raw('K8S_POD_NAME') ?? r.raw('POD_NAME'),
+      namespace: r.raw('K8S_NAMESPACE_NAME') ?? r.raw('POD_NAMESPACE') ?? r.raw('K8S_NAMESPACE'),
+      nodeName: r.raw('K8S_NODE_NAME') ?? r.raw('NODE_NAME'),
+    }),
+    sampler,
+    samplerRatio,
+    propagators,
+    tracesExporters,
+    otlp: { url: otlpUrl, protocol, headers, timeoutMs, compression: compressionRaw },
+    zipkin: {
+      url: r.url('OTEL_EXPORTER_ZIPKIN_ENDPOINT', r.raw('OTEL_EXPORTER_ZIPKIN_ENDPOINT')) ?? DEFAULTS.zipkinEndpoint,
+      timeoutMs: r.int('OTEL_EXPORTER_ZIPKIN_TIMEOUT', DEFAULTS.otlpTimeoutMs, 1),
+    },
+    bsp: {
+      scheduleDelayMs: r.int('OTEL_BSP_SCHEDULE_DELAY', DEFAULTS.bspScheduleDelayMs),
+      exportTimeoutMs: r.int('OTEL_BSP_EXPORT_TIMEOUT', DEFAULTS.bspExportTimeoutMs, 1),
+      maxQueueSize,
+      maxExportBatchSize,
+    },
+    spanLimits: {
+      attributeCountLimit: r.int('OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT', attributeCountLimit),
+      attributeValueLengthLimit: r.int('OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT', attributeValueLengthLimit),
+      eventCountLimit: r.int('OTEL_SPAN_EVENT_COUNT_LIMIT', DEFAULTS.eventCountLimit),
+      linkCountLimit: r.int('OTEL_SPAN_LINK_COUNT_LIMIT', DEFAULTS.linkCountLimit),
+      attributePerEventCountLimit: r.int('OTEL_EVENT_ATTRIBUTE_COUNT_LIMIT', attributeCountLimit),
+      attributePerLinkCountLimit: r.int('OTEL_LINK_ATTRIBUTE_COUNT_LIMIT', attributeCountLimit),
+    },
+    instrumentations: {
+      enabled: r.raw('OTEL_NODE_ENABLED_INSTRUMENTATIONS') === undefined ? undefined : enabled,
+      disabled: r.names('OTEL_NODE_DISABLED_INSTRUMENTATIONS', INSTRUMENTATION_NAMES, []),
+    },
+    ignorePaths: r.list('PERISCOPE_IGNORE_PATHS') ?? [],
+    workerThreads: r.bool('PERISCOPE_WORKER_THREADS', false),
+    shutdownTimeoutMs: r.int('PERISCOPE_SHUTDOWN_TIMEOUT', DEFAULTS.shutdownTimeoutMs, 1),
+  };
+  return { config: deepFreeze(config), warnings: r.warnings };
+}
+
+function pick<T extends Record<string, string | undefined>>(o: T): { [K in keyof T]?: string } {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(o)) if (v !== undefined) out[k] = v;
+  return out as { [K in keyof T]?: string };
+}
+
+function deepFreeze<T>(o: T): T {
+  if (o !== null && typeof o === 'object' && !Object.isFrozen(o)) {
+    Object.freeze(o);
+    for (const v of Object.values(o)) deepFreeze(v);
+  }
+  return o;
+}
+
+/** Is this instrumentation switched on by OTEL_NODE_ENABLED/DISABLED_INSTRUMENTATIONS? */
+export function instrumentationEnabled(config: PeriscopeConfig, name: string): boolean {
+  const { enabled, disabled } = config.instrumentations;
+  if (enabled !== undefined && !enabled.includes(name)) return false;
+  return !disabled.includes(name);
+}

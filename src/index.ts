@@ -1,0 +1,3 @@
+// The public API: start() and shutdown(). Everything else is internal.
+export { start, shutdown, type Agent } from './start.js';
+export type { PeriscopeConfig } from './config.js';

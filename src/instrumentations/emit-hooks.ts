@@ -1,0 +1,49 @@
+// Node emits the events of req, res and the client's request/response from the socket's parser,
+// i.e. in the async context of the connection, not of the request. One once-only patch of
+// `emit` on their prototypes runs listeners in the request's context and tells the request's
+// record about lifecycle events — no per-request listeners or closures.
+import http from 'node:http';
+import type { Context } from '@opentelemetry/api';
+import { runWith } from '../telemetry/context.js';
+import { unwrap, wrap } from './patch.js';
+import { reportInternal } from './report.js';
+
+export interface EmitterRecord {
+  /** Context the emitter's listeners run in. */
+  readonly ctx: Context;
+  /** Called before the listeners with the event and its first argument. Must not throw (it is guarded anyway). */
+  onEvent(emitter: object, event: string | symbol, arg: unknown): void;
+}
+
+const records = new WeakMap<object, EmitterRecord>();
+
+export function track(emitter: object, record: EmitterRecord): void {
+  records.set(emitter, record);
+}
+
+function hookedEmit(original: (...args: unknown[]) => boolean) {
+  return function emit(this: object, event: string | symbol) {
+    const record = records.get(this);
+    if (record === undefined) return Reflect.apply(original, this, arguments);
+    try {
+      record.onEvent(this, event, arguments[1]);
+    } catch (err) {
+      reportInternal('emit hook', err);
+    }
+    return runWith(record.ctx, original, this, arguments as unknown as unknown[]);
+  };
+}
+
+const PROTOTYPES = [http.IncomingMessage.prototype, http.ServerResponse.prototype, http.ClientRequest.prototype];
+let users = 0;
+
+/** Reference-counted: the server and client instrumentations both need it. */
+export function enableEmitHooks(): void {
+  if (users++ > 0) return;
+  for (const proto of PROTOTYPES) wrap(proto, 'emit', hookedEmit);
+}
+
+export function disableEmitHooks(): void {
+  if (users === 0 || --users > 0) return;
+  for (const proto of PROTOTYPES) unwrap(proto, 'emit');
+}

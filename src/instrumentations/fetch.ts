@@ -1,0 +1,150 @@
+// CLIENT spans for global fetch. Node's bundled undici publishes each request's life on
+// diagnostics channels, so nothing is patched: we subscribe, start the span on create (which
+// runs synchronously inside the caller's async context), and end it on trailers or error.
+import dc from 'node:diagnostics_channel';
+import { SpanKind, SpanStatusCode, trace, type Span } from '@opentelemetry/api';
+import { activeContext } from '../telemetry/context.js';
+import { now } from '../telemetry/clock.js';
+import { RecordingSpan } from '../telemetry/span.js';
+import { isTracingSuppressed } from '../telemetry/suppress.js';
+import { clientRequestAttributes, clientStatusIsError, errorType, normalizeMethod, spanName } from '../semconv/http.js';
+import { reportInternal } from './report.js';
+import type { AgentServices, Instrumentation } from './types.js';
+
+// The parts of undici's Request we read (stable across the undici 6–7 bundled in Node 20–26).
+interface UndiciRequest {
+  origin: string;
+  method: string;
+  path: string;
+  headers: string[] | string;
+  addHeader(name: string, value: string): void;
+}
+
+interface FetchExchange {
+  span: Span;
+  method: string;
+  startTime: number;
+  status: number | undefined;
+}
+
+let services: AgentServices | undefined;
+const exchanges = new WeakMap<object, FetchExchange>();
+
+const CHANNELS = {
+  create: 'undici:request:create',
+  headers: 'undici:request:headers',
+  trailers: 'undici:request:trailers',
+  error: 'undici:request:error',
+} as const;
+
+const setter = {
+  set(carrier: Record<string, string>, key: string, value: string) {
+    carrier[key] = value;
+  },
+};
+
+// Remove headers we are about to set, so ours replace the caller's instead of being appended.
+function dropHeaders(request: UndiciRequest, names: Record<string, string>): void {
+  const h = request.headers;
+  if (Array.isArray(h)) {
+    for (let i = h.length - 2; i >= 0; i -= 2) {
+      const name = h[i];
+      if (name !== undefined && name.toLowerCase() in names) h.splice(i, 2);
+    }
+  } else if (typeof h === 'string') {
+    request.headers = h
+      .split('\r\n')
+      .filter((line) => line === '' || !(line.slice(0, line.indexOf(':')).trim().toLowerCase() in names))
+      .join('\r\n');
+  }
+}
+
+function onCreate(message: unknown): void {
+  const s = services;
+  if (s === undefined) return;
+  try {
+    const request = (message as { request: UndiciRequest }).request;
+    const parent = activeContext();
+    if (isTracingSuppressed(parent)) return;
+    const url = new URL(request.origin);
+    const originalMethod = String(request.method).toUpperCase();
+    const method = normalizeMethod(originalMethod);
+    const startTime = now();
+    const span = s.tracer.start(spanName(method, undefined), SpanKind.CLIENT, parent, undefined, startTime);
+    if (span instanceof RecordingSpan) {
+      const defaultPort = url.protocol === 'https:' ? 443 : 80;
+      span.attributes = clientRequestAttributes(
+        {
+          method,
+          protocol: url.protocol,
+          hostname: url.hostname.startsWith('[') ? url.hostname.slice(1, -1) : url.hostname,
+          port: Number(url.port) || defaultPort,
+          path: request.path,
+          hasCredentials: false,
+        },
+        method,
+        originalMethod,
+      );
+    }
+    const injected: Record<string, string> = {};
+    s.propagator.inject(trace.setSpan(parent, span), injected, setter);
+    dropHeaders(request, injected);
+    for (const key of Object.keys(injected)) request.addHeader(key, injected[key] as string);
+    exchanges.set(request, { span, method, startTime, status: undefined });
+  } catch (err) {
+    reportInternal('fetch', err);
+  }
+}
+
+function onHeaders(message: unknown): void {
+  const { request, response } = message as { request: object; response: { statusCode: number } };
+  const ex = exchanges.get(request);
+  if (ex !== undefined) ex.status = response.statusCode;
+}
+
+function onTrailers(message: unknown): void {
+  const request = (message as { request: object }).request;
+  const ex = exchanges.get(request);
+  if (ex !== undefined) finishFetch(request, ex, undefined);
+}
+
+function onError(message: unknown): void {
+  const { request, error } = message as { request: object; error: unknown };
+  const ex = exchanges.get(request);
+  if (ex !== undefined) finishFetch(request, ex, errorType(error));
+}
+
+/** The one place a fetch span ends. */
+function finishFetch(request: object, ex: FetchExchange, error: string | undefined): void {
+  exchanges.delete(request);
+  const span = ex.span;
+  if (!(span instanceof RecordingSpan)) return;
+  if (ex.status !== undefined) {
+    span.attributes['http.response.status_code'] = ex.status;
+    if (error === undefined && clientStatusIsError(ex.status)) error = String(ex.status);
+  }
+  if (error !== undefined) {
+    span.attributes['error.type'] = error;
+    span.setStatus({ code: SpanStatusCode.ERROR });
+  }
+  span.end();
+}
+
+export const fetchInstrumentation: Instrumentation = {
+  name: 'undici',
+  enable(s) {
+    services = s;
+    dc.subscribe(CHANNELS.create, onCreate);
+    dc.subscribe(CHANNELS.headers, onHeaders);
+    dc.subscribe(CHANNELS.trailers, onTrailers);
+    dc.subscribe(CHANNELS.error, onError);
+    return ['fetch (undici diagnostics channels)'];
+  },
+  disable() {
+    dc.unsubscribe(CHANNELS.create, onCreate);
+    dc.unsubscribe(CHANNELS.headers, onHeaders);
+    dc.unsubscribe(CHANNELS.trailers, onTrailers);
+    dc.unsubscribe(CHANNELS.error, onError);
+    services = undefined;
+  },
+};

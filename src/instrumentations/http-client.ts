@@ -1,0 +1,211 @@
+// CLIENT spans for http.request/get and https.request/get in all their signatures. The
+// propagation headers go into a copy of the caller's options before the original runs (http.get
+// sends its headers synchronously, so setHeader afterwards would be too late), replacing any the
+// caller set: periscope owns traceparent/tracestate/baggage on outgoing requests.
+import http from 'node:http';
+import https from 'node:https';
+import { SpanKind, SpanStatusCode, trace, type Context, type Span } from '@opentelemetry/api';
+import { activeContext } from '../telemetry/context.js';
+import { now } from '../telemetry/clock.js';
+import { RecordingSpan } from '../telemetry/span.js';
+import { isTracingSuppressed } from '../telemetry/suppress.js';
+import { clientRequestAttributes, clientStatusIsError, errorType, normalizeMethod, spanName } from '../semconv/http.js';
+import { disableEmitHooks, enableEmitHooks, track, type EmitterRecord } from './emit-hooks.js';
+import { unwrap, wrap } from './patch.js';
+import { reportInternal } from './report.js';
+import type { AgentServices, Instrumentation } from './types.js';
+
+let services: AgentServices | undefined;
+
+class ClientExchange implements EmitterRecord {
+  ended = false;
+  status: number | undefined;
+  constructor(
+    /** The caller's context: response callbacks run where the request was made. */
+    readonly ctx: Context,
+    readonly span: Span,
+    readonly method: string,
+    readonly startTime: number,
+  ) {}
+
+  onEvent(emitter: object, event: string | symbol, arg: unknown): void {
+    if (this.ended) return;
+    if (emitter instanceof http.ClientRequest) {
+      if (event === 'response' && arg instanceof http.IncomingMessage) {
+        this.status = arg.statusCode;
+        track(arg, this);
+      } else if (event === 'error') finishClient(this, errorType(arg));
+      else if (event === 'close') finishClient(this, this.status === undefined ? 'aborted' : undefined);
+    } else if (event === 'end') finishClient(this, undefined);
+    else if (event === 'aborted' || event === 'error') finishClient(this, errorType(arg ?? { code: 'aborted' }));
+    else if (event === 'close') finishClient(this, undefined);
+  }
+}
+
+/** The one place a client span ends. */
+function finishClient(ex: ClientExchange, error: string | undefined): void {
+  if (ex.ended) return;
+  ex.ended = true;
+  const span = ex.span;
+  if (!(span instanceof RecordingSpan)) return;
+  const status = ex.status;
+  if (status !== undefined) {
+    span.attributes['http.response.status_code'] = status;
+    if (error === undefined && clientStatusIsError(status)) error = String(status);
+  }
+  if (error !== undefined) {
+    span.attributes['error.type'] = error;
+    span.setStatus({ code: SpanStatusCode.ERROR });
+  }
+  span.end();
+}
+
+type RequestArgs = unknown[];
+
+interface Prepared {
+  args: RequestArgs;
+  exchange: ClientExchange;
+}
+
+// Node's own test for "this object is a URL" (lib/internal/url.js isURL), so we read the
+// arguments exactly as http.request will.
+function isUrlLike(v: unknown): v is URL {
+  const o = v as { href?: unknown; protocol?: unknown; auth?: unknown; path?: unknown } | null;
+  return o != null && Boolean(o.href && o.protocol && o.auth === undefined && o.path === undefined);
+}
+
+interface RequestOptionsLike {
+  protocol?: string | null;
+  hostname?: string | null;
+  host?: string | null;
+  port?: number | string | null;
+  path?: string | null;
+  method?: string;
+  auth?: string | null;
+  headers?: unknown;
+  socketPath?: string;
+  agent?: { defaultPort?: number } | false;
+  defaultPort?: number;
+}
+
+function prepare(args: RequestArgs, defaultProtocol: 'http:' | 'https:', parent: Context): Prepared | undefined {
+  const s = services;
+  if (s === undefined) return undefined;
+  const first = args[0];
+  let url: URL | undefined;
+  let options: RequestOptionsLike | undefined;
+  let optionsIndex: number;
+  if (typeof first === 'string') url = new URL(first);
+  else if (isUrlLike(first)) url = first;
+  if (url !== undefined) {
+    optionsIndex = 1;
+    const second = args[1];
+    options = typeof second === 'object' && second !== null ? (second as RequestOptionsLike) : undefined;
+  } else {
+    optionsIndex = 0;
+    options = typeof first === 'object' && first !== null ? (first as RequestOptionsLike) : undefined;
+  }
+  const headers = options?.headers;
+  // Raw header arrays (allowed since Node 18) are passed through untouched: rare, and rewriting
+  // them risks changing what the app sends.
+  if (headers !== undefined && headers !== null && (typeof headers !== 'object' || Array.isArray(headers))) return undefined;
+
+  const protocol = options?.protocol ?? url?.protocol ?? defaultProtocol;
+  const agentPort = options?.agent ? options.agent.defaultPort : undefined;
+  const defaultPort = options?.defaultPort ?? agentPort ?? (protocol === 'https:' ? 443 : 80);
+  const rawHost = options?.hostname ?? options?.host ?? (url ? url.hostname : undefined) ?? 'localhost';
+  const hostname = rawHost.startsWith('[') && rawHost.endsWith(']') ? rawHost.slice(1, -1) : rawHost;
+  const port = Number(options?.port ?? (url?.port || undefined) ?? defaultPort) || defaultPort;
+  const path = options?.path ?? (url ? url.pathname + url.search : '/');
+  const originalMethod = typeof options?.method === 'string' ? options.method.toUpperCase() : 'GET';
+  const method = normalizeMethod(originalMethod);
+  const startTime = now();
+  const span = s.tracer.start(spanName(method, undefined), SpanKind.CLIENT, parent, undefined, startTime);
+  if (span instanceof RecordingSpan) {
+    span.attributes = clientRequestAttributes(
+      { method, protocol, hostname, port, path, hasCredentials: Boolean(options?.auth || url?.username || url?.password) },
+      method,
+      originalMethod,
+    );
+  }
+
+  const injected: Record<string, string> = {};
+  s.propagator.inject(trace.setSpan(parent, span), injected, headerSetter);
+  const merged: Record<string, unknown> = {};
+  if (headers) {
+    for (const key of Object.keys(headers)) {
+      if (!(key.toLowerCase() in injected)) merged[key] = (headers as Record<string, unknown>)[key];
+    }
+  }
+  Object.assign(merged, injected);
+  const newArgs = args.slice();
+  if (options === undefined) {
+    // (url[, callback]) or (callback-less nothing): insert an options object carrying just our headers.
+    if (url !== undefined) newArgs.splice(1, 0, { headers: merged });
+    else newArgs.splice(0, 0, { headers: merged });
+  } else {
+    newArgs[optionsIndex] = { ...options, headers: merged };
+  }
+  return { args: newArgs, exchange: new ClientExchange(parent, span, method, startTime) };
+}
+
+const headerSetter = {
+  set(carrier: Record<string, string>, key: string, value: string) {
+    carrier[key] = value;
+  },
+};
+
+function clientRequest(defaultProtocol: 'http:' | 'https:') {
+  return (original: (...args: unknown[]) => http.ClientRequest) =>
+    function request(this: unknown, ...args: unknown[]) {
+      const parent = activeContext();
+      if (services === undefined || isTracingSuppressed(parent)) return Reflect.apply(original, this, args);
+      let prepared: Prepared | undefined;
+      try {
+        prepared = prepare(args, defaultProtocol, parent);
+      } catch (err) {
+        // Arguments we cannot read (an invalid URL string…): the original gets them untouched and
+        // answers the caller exactly as it would without periscope.
+        if (!(err instanceof TypeError)) reportInternal('http client', err);
+      }
+      if (prepared === undefined) return Reflect.apply(original, this, args);
+      let req: http.ClientRequest;
+      try {
+        req = Reflect.apply(original, this, prepared.args);
+      } catch (err) {
+        finishClient(prepared.exchange, errorType(err));
+        throw err;
+      }
+      try {
+        track(req, prepared.exchange);
+      } catch (err) {
+        reportInternal('http client', err);
+      }
+      return req;
+    };
+}
+
+export const httpClientInstrumentation: Instrumentation = {
+  name: 'http',
+  enable(s) {
+    services = s;
+    enableEmitHooks();
+    const patched: string[] = [];
+    for (const [mod, name, proto] of [
+      [http, 'http', 'http:'],
+      [https, 'https', 'https:'],
+    ] as const) {
+      if (wrap(mod, 'request', clientRequest(proto))) patched.push(`${name}.request`);
+      if (wrap(mod, 'get', clientRequest(proto))) patched.push(`${name}.get`);
+    }
+    return patched;
+  },
+  disable() {
+    for (const mod of [http, https]) {
+      unwrap(mod, 'request');
+      unwrap(mod, 'get');
+    }
+    disableEmitHooks();
+    services = undefined;
+  },
+};

@@ -1,0 +1,157 @@
+// SERVER spans for every request of every http.Server and https.Server, frameworks' included.
+// A once-only patch of Server.prototype.emit sees each 'request' before any listener, makes the
+// span's context active for the handler and everything it triggers, and hands the response to
+// finish(), the one place a server span ends.
+import http from 'node:http';
+import https from 'node:https';
+import { ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type Context, type Span } from '@opentelemetry/api';
+import { runWith } from '../telemetry/context.js';
+import { now } from '../telemetry/clock.js';
+import { RecordingSpan } from '../telemetry/span.js';
+import { errorType, normalizeMethod, serverRequestAttributes, serverStatusIsError, spanName } from '../semconv/http.js';
+import { disableEmitHooks, enableEmitHooks, track, type EmitterRecord } from './emit-hooks.js';
+import { unwrap, wrap } from './patch.js';
+import { reportInternal } from './report.js';
+import type { AgentServices, Instrumentation } from './types.js';
+
+// Events that carry a request: Node emits checkContinue/checkExpectation instead of 'request'
+// when the app listens for them; upgrade and connect hand the socket over to the app.
+const REQUEST_EVENTS = new Set<string | symbol>(['request', 'checkContinue', 'checkExpectation']);
+const HANDOFF_EVENTS = new Set<string | symbol>(['upgrade', 'connect']);
+
+let services: AgentServices | undefined;
+
+class ServerExchange implements EmitterRecord {
+  ended = false;
+  constructor(
+    readonly ctx: Context,
+    readonly span: Span,
+    readonly method: string,
+    readonly startTime: number,
+  ) {}
+
+  onEvent(emitter: object, event: string | symbol): void {
+    if (this.ended || !(emitter instanceof http.ServerResponse)) return;
+    if (event === 'finish') finish(this, emitter.statusCode, undefined);
+    // 'close' before 'finish': the client went away or the response was destroyed midway.
+    else if (event === 'close' && !emitter.writableFinished) finish(this, emitter.headersSent ? emitter.statusCode : undefined, 'aborted');
+  }
+}
+
+/** The one place a server span ends. */
+function finish(ex: ServerExchange, status: number | undefined, error: string | undefined): void {
+  if (ex.ended) return;
+  ex.ended = true;
+  const span = ex.span;
+  if (!(span instanceof RecordingSpan)) return;
+  if (status !== undefined) {
+    span.attributes['http.response.status_code'] = status;
+    if (error === undefined && serverStatusIsError(status)) error = String(status);
+  }
+  if (error !== undefined) {
+    span.attributes['error.type'] ??= error;
+    span.setStatus({ code: SpanStatusCode.ERROR });
+  }
+  span.end();
+}
+
+function startExchange(server: object, req: http.IncomingMessage, scheme: 'http' | 'https'): ServerExchange | undefined {
+  const s = services;
+  if (s === undefined || s.ownServers.has(server)) return undefined;
+  const url = req.url ?? '/';
+  const q = url.indexOf('?');
+  if (s.isIgnoredPath(q < 0 ? url : url.slice(0, q))) return undefined;
+  const startTime = now();
+  const method = normalizeMethod(req.method);
+  // A request starts from what its headers say, never from whatever context the connection
+  // happened to be opened in.
+  const parent = s.propagator.extract(ROOT_CONTEXT, req.headers, headerGetter);
+  const span = s.tracer.start(spanName(method, undefined), SpanKind.SERVER, parent, undefined, startTime);
+  if (span instanceof RecordingSpan) {
+    const socket = req.socket;
+    span.attributes = serverRequestAttributes(
+      {
+        method: req.method,
+        url,
+        httpVersion: req.httpVersion,
+        headers: req.headers,
+        remoteAddress: socket?.remoteAddress,
+        remotePort: socket?.remotePort,
+        localPort: socket?.localPort,
+      },
+      method,
+      scheme,
+    );
+  }
+  return new ServerExchange(trace.setSpan(parent, span), span, method, startTime);
+}
+
+const headerGetter = {
+  get(carrier: http.IncomingHttpHeaders, key: string) {
+    return carrier[key];
+  },
+  keys(carrier: http.IncomingHttpHeaders) {
+    return Object.keys(carrier);
+  },
+};
+
+function serverEmit(scheme: 'http' | 'https') {
+  return (original: (...args: unknown[]) => boolean) =>
+    function emit(this: object, event: string | symbol, req: unknown, res: unknown) {
+      const isRequest = REQUEST_EVENTS.has(event);
+      if (!isRequest && !HANDOFF_EVENTS.has(event)) return Reflect.apply(original, this, arguments);
+      let ex: ServerExchange | undefined;
+      try {
+        if (req instanceof http.IncomingMessage) {
+          ex = startExchange(this, req, scheme);
+          if (ex !== undefined) {
+            track(req, ex);
+            if (isRequest && res instanceof http.ServerResponse) track(res, ex);
+          }
+        }
+      } catch (err) {
+        reportInternal('http server', err);
+      }
+      if (ex === undefined) return Reflect.apply(original, this, arguments);
+      try {
+        return runWith(ex.ctx, original, this, arguments as unknown as unknown[]);
+      } catch (err) {
+        // The handler threw synchronously: record it, then let it go on exactly as it would have.
+        recordThrow(ex, err);
+        throw err;
+      } finally {
+        // Upgrade/CONNECT: the app now owns the socket; the HTTP exchange is over.
+        if (!isRequest) finish(ex, undefined, undefined);
+      }
+    };
+}
+
+function recordThrow(ex: ServerExchange, err: unknown): void {
+  try {
+    if (ex.span instanceof RecordingSpan && !ex.ended) {
+      ex.span.recordException(err as Error);
+      ex.span.attributes['error.type'] = errorType(err);
+      ex.span.setStatus({ code: SpanStatusCode.ERROR });
+    }
+  } catch (e) {
+    reportInternal('http server', e);
+  }
+}
+
+export const httpServerInstrumentation: Instrumentation = {
+  name: 'http',
+  enable(s) {
+    services = s;
+    enableEmitHooks();
+    const patched: string[] = [];
+    if (wrap(http.Server.prototype, 'emit', serverEmit('http'))) patched.push('http.Server');
+    if (wrap(https.Server.prototype, 'emit', serverEmit('https'))) patched.push('https.Server');
+    return patched;
+  },
+  disable() {
+    unwrap(http.Server.prototype, 'emit');
+    unwrap(https.Server.prototype, 'emit');
+    disableEmitHooks();
+    services = undefined;
+  },
+};

@@ -1,0 +1,17 @@
+// Where the preload should stay off. NODE_OPTIONS reaches every node process in a container,
+// including package managers that are not the app; and --import runs again in each worker thread.
+import { isMainThread } from 'node:worker_threads';
+import { basename } from 'node:path';
+
+const TOOLING = /(?:^|[\\/])(?:npm-cli|npx-cli|npm|npx|yarn|yarnpkg|pnpm|pnpx|corepack)(?:\.c?js|\.mjs)?$/;
+const TOOLING_DIRS = /[\\/](?:npm|corepack|yarn|pnpm)[\\/](?:bin|dist)[\\/]/;
+
+/** The reason periscope should not run in this process, or undefined to go ahead. */
+export function reasonToStayOff(workerThreadsAllowed: boolean, argv: readonly string[] = process.argv): string | undefined {
+  const script = argv[1];
+  if (script !== undefined && (TOOLING.test(basename(script)) || TOOLING_DIRS.test(script))) {
+    return `package-manager process (${basename(script)})`;
+  }
+  if (!isMainThread && !workerThreadsAllowed) return 'worker thread (set PERISCOPE_WORKER_THREADS=true to trace workers)';
+  return undefined;
+}

@@ -1,0 +1,121 @@
+// Pure attribute builders for the stable OTel HTTP semantic conventions (one mode only, no
+// dual emission). Request in, attributes out: unit tests call these without sockets.
+import type { Attributes } from '@opentelemetry/api';
+import type { IncomingHttpHeaders } from 'node:http';
+
+// The semconv's default set of known methods; anything else is reported as _OTHER so an
+// attacker cannot mint span names or metric labels.
+const KNOWN_METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'CONNECT', 'OPTIONS', 'TRACE', 'PATCH', 'QUERY']);
+
+export function normalizeMethod(method: string | undefined): string {
+  if (method === undefined) return 'GET';
+  return KNOWN_METHODS.has(method) ? method : '_OTHER';
+}
+
+/** `{method}` or `{method} {route}`; `HTTP` when the method is unknown. */
+export function spanName(method: string, route: string | undefined): string {
+  const m = method === '_OTHER' ? 'HTTP' : method;
+  return route === undefined ? m : `${m} ${route}`;
+}
+
+/** Split `host[:port]`, including bracketed IPv6 literals. */
+export function parseHostHeader(host: string | undefined): { address: string; port: number | undefined } | undefined {
+  if (!host) return undefined;
+  if (host.charCodeAt(0) === 91 /* [ */) {
+    const end = host.indexOf(']');
+    if (end < 0) return undefined;
+    const port = host.charCodeAt(end + 1) === 58 /* : */ ? toPort(host.slice(end + 2)) : undefined;
+    return { address: host.slice(1, end), port };
+  }
+  const colon = host.indexOf(':');
+  if (colon < 0) return { address: host, port: undefined };
+  return { address: host.slice(0, colon), port: toPort(host.slice(colon + 1)) };
+}
+
+function toPort(s: string): number | undefined {
+  const n = Number(s);
+  return Number.isInteger(n) && n > 0 && n < 65536 ? n : undefined;
+}
+
+export interface ServerRequestInfo {
+  readonly method: string | undefined;
+  readonly url: string | undefined;
+  readonly httpVersion: string;
+  readonly headers: IncomingHttpHeaders;
+  readonly remoteAddress: string | undefined;
+  readonly remotePort: number | undefined;
+  readonly localPort: number | undefined;
+}
+
+/** Attributes known when a server request arrives. `method` is the normalized method. */
+export function serverRequestAttributes(req: ServerRequestInfo, method: string, scheme: 'http' | 'https'): Attributes {
+  const attrs: Attributes = {
+    'http.request.method': method,
+    'url.scheme': scheme,
+    'network.protocol.version': req.httpVersion,
+  };
+  if (method === '_OTHER' && req.method !== undefined) attrs['http.request.method_original'] = req.method;
+  const target = req.url ?? '/';
+  const q = target.indexOf('?');
+  attrs['url.path'] = q < 0 ? target : target.slice(0, q);
+  if (q >= 0) attrs['url.query'] = target.slice(q + 1);
+  const host = parseHostHeader(req.headers.host);
+  if (host !== undefined) {
+    attrs['server.address'] = host.address;
+    const port = host.port ?? (req.headers.host ? (scheme === 'https' ? 443 : 80) : req.localPort);
+    if (port !== undefined) attrs['server.port'] = port;
+  }
+  const forwarded = req.headers['x-forwarded-for'];
+  const client = typeof forwarded === 'string' ? forwarded.split(',')[0]?.trim() : undefined;
+  const clientAddress = client || req.remoteAddress;
+  if (clientAddress) attrs['client.address'] = clientAddress;
+  if (req.remoteAddress) attrs['network.peer.address'] = req.remoteAddress;
+  if (req.remotePort !== undefined) attrs['network.peer.port'] = req.remotePort;
+  const ua = req.headers['user-agent'];
+  if (ua !== undefined) attrs['user_agent.original'] = ua;
+  return attrs;
+}
+
+/** Server spans: ERROR for 5xx only (4xx is the client's fault, per the semconv). */
+export function serverStatusIsError(status: number): boolean {
+  return status >= 500;
+}
+
+/** Client spans: ERROR for 4xx and 5xx. */
+export function clientStatusIsError(status: number): boolean {
+  return status >= 400;
+}
+
+export interface ClientRequestInfo {
+  readonly method: string;
+  readonly protocol: string; // 'http:' | 'https:'
+  readonly hostname: string;
+  readonly port: number;
+  readonly path: string;
+  readonly hasCredentials: boolean;
+}
+
+/** Attributes known when an outgoing request starts. `method` is the normalized method. */
+export function clientRequestAttributes(info: ClientRequestInfo, method: string, originalMethod: string): Attributes {
+  const host = info.hostname.includes(':') ? `[${info.hostname}]` : info.hostname;
+  const defaultPort = info.protocol === 'https:' ? 443 : 80;
+  const auth = info.hasCredentials ? 'REDACTED:REDACTED@' : '';
+  const attrs: Attributes = {
+    'http.request.method': method,
+    'server.address': info.hostname,
+    'server.port': info.port,
+    'url.full': `${info.protocol}//${auth}${host}${info.port === defaultPort ? '' : `:${info.port}`}${info.path}`,
+  };
+  if (method === '_OTHER') attrs['http.request.method_original'] = originalMethod;
+  return attrs;
+}
+
+/** A low-cardinality error.type for a failed request: the error's code (ECONNREFUSED…) or its class name. */
+export function errorType(err: unknown): string {
+  if (err !== null && typeof err === 'object') {
+    const e = err as { code?: unknown; name?: unknown };
+    if (typeof e.code === 'string' && e.code !== '') return e.code;
+    if (typeof e.name === 'string' && e.name !== '') return e.name;
+  }
+  return '_OTHER';
+}

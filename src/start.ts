@@ -1,0 +1,140 @@
+// Wires the steps in order: config → guards → tracing pipeline → API globals → instrumentations
+// → lifecycle. The running agent lives on a Symbol.for global so a second copy of periscope
+// (two --imports, the CJS and ESM builds, two installs) finds it and does nothing.
+import { syncBuiltinESMExports } from 'node:module';
+import { context, propagation, trace } from '@opentelemetry/api';
+import { instrumentationEnabled, loadConfig, type PeriscopeConfig } from './config.js';
+import { debug, debugEnabled, setLogLevel, warn } from './diag.js';
+import { W } from './warnings.js';
+import { VERSION } from './version.js';
+import { reasonToStayOff } from './process-guard.js';
+import { compilePathMatcher } from './paths.js';
+import { installLifecycle } from './lifecycle.js';
+import { AlsContextManager } from './telemetry/context.js';
+import { PeriscopeTracerProvider } from './telemetry/tracer.js';
+import { createSampler } from './telemetry/sampler.js';
+import { buildResource } from './telemetry/resource.js';
+import { BatchSpanProcessor, MultiSink } from './telemetry/batch-processor.js';
+import { createExporters } from './telemetry/exporters/index.js';
+import { createPropagator } from './telemetry/propagation/composite.js';
+import { detectOtherAgent } from './other-agents.js';
+import { INSTRUMENTATIONS } from './instrumentations/index.js';
+import type { AgentServices, Instrumentation } from './instrumentations/types.js';
+
+const AGENT = Symbol.for('periscope.agent');
+
+export interface Agent {
+  readonly active: boolean;
+  readonly config: PeriscopeConfig;
+  shutdown(): Promise<void>;
+}
+
+type Global = typeof globalThis & { [AGENT]?: Agent };
+
+function inactive(config: PeriscopeConfig): Agent {
+  return { active: false, config, shutdown: async () => {} };
+}
+
+export function start(): Agent {
+  const g = globalThis as Global;
+  const existing = g[AGENT];
+  if (existing !== undefined) {
+    debug('already started in this process; the second start is a no-op');
+    return existing;
+  }
+  const { config, warnings } = loadConfig(process.env);
+  setLogLevel(config.logLevel);
+  for (const w of warnings) warn(w.code, w.message);
+
+  if (config.disabled) {
+    debug('OTEL_SDK_DISABLED=true: nothing patched');
+    return (g[AGENT] = inactive(config));
+  }
+  const offReason = reasonToStayOff(config.workerThreads);
+  if (offReason !== undefined) {
+    debug(`staying off: ${offReason}`);
+    return (g[AGENT] = inactive(config));
+  }
+  const other = detectOtherAgent();
+  if (other !== undefined) {
+    warn(W.OTHER_AGENT, `${other} is already registered in this process; periscope stays off to avoid double instrumentation`);
+    return (g[AGENT] = inactive(config));
+  }
+
+  const exporters = createExporters(config);
+  const processors = exporters.map((e) => new BatchSpanProcessor(e, config.bsp));
+  const sink = processors.length === 0 ? undefined : new MultiSink(processors);
+  const provider = new PeriscopeTracerProvider({
+    sampler: createSampler(config.sampler, config.samplerRatio),
+    resource: buildResource(config),
+    limits: config.spanLimits,
+    sink,
+  });
+  const propagator = createPropagator(config.propagators);
+  const contextManager = new AlsContextManager();
+  if (!context.setGlobalContextManager(contextManager) || !trace.setGlobalTracerProvider(provider)) {
+    warn(W.OTHER_AGENT, 'another OpenTelemetry SDK registered first; periscope stays off to avoid double instrumentation');
+    return (g[AGENT] = inactive(config));
+  }
+  propagation.setGlobalPropagator(propagator);
+
+  const services: AgentServices = {
+    config,
+    tracer: provider.getTracer('periscope-agent', VERSION),
+    propagator,
+    isIgnoredPath: compilePathMatcher(config.ignorePaths),
+    ownServers: new WeakSet(),
+  };
+  const enabled: Instrumentation[] = [];
+  const patched: string[] = [];
+  for (const inst of INSTRUMENTATIONS) {
+    if (!instrumentationEnabled(config, inst.name)) continue;
+    patched.push(...inst.enable(services));
+    enabled.push(inst);
+  }
+  // ESM named imports of builtins (`import { request } from 'node:http'`) are live bindings that
+  // only see a patched export after this call.
+  syncBuiltinESMExports();
+
+  const flushAll = {
+    pending: () => processors.reduce((n, p) => n + p.pending(), 0),
+    flush: (ms: number) => Promise.all(processors.map((p) => p.forceFlush(ms))).then(() => undefined),
+    flushSync: (ms: number) => processors.forEach((p) => p.flushSync(ms)),
+  };
+  const uninstallLifecycle = installLifecycle(flushAll, config.shutdownTimeoutMs);
+
+  let stopped: Promise<void> | undefined;
+  const agent: Agent = {
+    active: true,
+    config,
+    shutdown() {
+      stopped ??= (async () => {
+        uninstallLifecycle();
+        await Promise.all(processors.map((p) => p.shutdown(config.shutdownTimeoutMs)));
+      })();
+      return stopped;
+    },
+  };
+  g[AGENT] = agent;
+
+  if (debugEnabled()) {
+    debug(
+      `periscope-agent ${VERSION} started on Node ${process.versions.node} (pid ${process.pid}); ` +
+        `patched: ${patched.join(', ') || 'nothing'}; config: ${JSON.stringify(config, redactForLog)}`,
+    );
+  }
+  return agent;
+}
+
+// The start-up line must not leak exporter credentials (OTEL_EXPORTER_OTLP_HEADERS often holds an API key).
+function redactForLog(key: string, value: unknown): unknown {
+  if (key === 'headers' && value !== null && typeof value === 'object') {
+    return Object.fromEntries(Object.keys(value).map((k) => [k, '<redacted>']));
+  }
+  return value === Infinity ? 'Infinity' : value;
+}
+
+export function shutdown(): Promise<void> {
+  const agent = (globalThis as Global)[AGENT];
+  return agent === undefined ? Promise.resolve() : agent.shutdown();
+}

@@ -1,0 +1,190 @@
+// Ended spans wait in a bounded queue and leave in batches, off the request path. A full queue
+// drops (and counts) rather than grows; a failing collector is retried with backoff while the
+// queue keeps the memory bound; timers never keep the process alive.
+import { W } from '../warnings.js';
+import { debug, rearm, warnOnce } from '../diag.js';
+import type { SpanSink } from './span.js';
+import type { ExportResult, FinishedSpan, SpanExporter } from './types.js';
+
+export interface BatchOptions {
+  readonly scheduleDelayMs: number;
+  readonly exportTimeoutMs: number;
+  readonly maxQueueSize: number;
+  readonly maxExportBatchSize: number;
+}
+
+export interface ExportStats {
+  exported: number;
+  /** Dropped because the queue was full. */
+  dropped: number;
+  /** Dropped after the exporter failed for good (non-retryable, or retries exhausted). */
+  failed: number;
+  /** Export attempts that failed (each retry counts). */
+  exportErrors: number;
+}
+
+const MAX_ATTEMPTS = 5;
+const BASE_BACKOFF_MS = 1_000;
+const MAX_BACKOFF_MS = 30_000;
+
+export class BatchSpanProcessor implements SpanSink {
+  private queue: FinishedSpan[] = [];
+  private timer: NodeJS.Timeout | undefined;
+  private inFlight: Promise<void> | undefined;
+  private closed = false;
+  /** While a flush runs, retries are not waited for: one attempt per batch, within the deadline. */
+  private flushing = false;
+  readonly stats: ExportStats = { exported: 0, dropped: 0, failed: 0, exportErrors: 0 };
+
+  constructor(
+    readonly exporter: SpanExporter,
+    private readonly opts: BatchOptions,
+  ) {}
+
+  onEnd(span: FinishedSpan): void {
+    if (this.closed) return;
+    if (this.queue.length >= this.opts.maxQueueSize) {
+      this.stats.dropped++;
+      warnOnce(W.QUEUE_FULL, this.exporter.name, `span queue full (${this.opts.maxQueueSize}); dropping spans for ${this.exporter.name} (counted in periscope's metrics)`);
+      return;
+    }
+    this.queue.push(span);
+    if (this.inFlight !== undefined) return;
+    if (this.queue.length >= this.opts.maxExportBatchSize) this.schedule(0);
+    else if (this.timer === undefined) this.schedule(this.opts.scheduleDelayMs);
+  }
+
+  pending(): number {
+    return this.queue.length + (this.inFlight ? 1 : 0);
+  }
+
+  private schedule(delay: number): void {
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      this.drain();
+    }, delay);
+    this.timer.unref();
+  }
+
+  /** Export batches until the queue is empty. One export at a time, as the spec requires. */
+  private drain(): Promise<void> {
+    if (this.inFlight !== undefined) return this.inFlight;
+    if (this.queue.length === 0) return Promise.resolve();
+    this.inFlight = this.exportAll().finally(() => {
+      this.inFlight = undefined;
+      if (this.queue.length > 0 && !this.closed) this.schedule(this.queue.length >= this.opts.maxExportBatchSize ? 0 : this.opts.scheduleDelayMs);
+    });
+    return this.inFlight;
+  }
+
+  private async exportAll(): Promise<void> {
+    while (this.queue.length > 0) {
+      const batch = this.queue.splice(0, this.opts.maxExportBatchSize);
+      await this.exportBatch(batch);
+      if (!this.flushing && this.queue.length < this.opts.maxExportBatchSize) return;
+    }
+  }
+
+  private async exportBatch(batch: FinishedSpan[]): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      const result = await this.exportOnce(batch);
+      if (result.ok) {
+        this.stats.exported += batch.length;
+        rearm(W.EXPORT_FAILED, this.exporter.name);
+        return;
+      }
+      this.stats.exportErrors++;
+      warnOnce(
+        W.EXPORT_FAILED,
+        this.exporter.name,
+        `${this.exporter.name} export failed (${result.error ?? 'unknown error'}); retrying, later failures of this outage are counted, not printed`,
+      );
+      if (!result.retryable || attempt >= MAX_ATTEMPTS || this.flushing || this.closed) {
+        this.stats.failed += batch.length;
+        debug(`dropped a batch of ${batch.length} spans after ${attempt} attempt(s): ${result.error ?? ''}`);
+        return;
+      }
+      await sleep(backoff(attempt, result.retryAfterMs));
+    }
+  }
+
+  private exportOnce(batch: FinishedSpan[]): Promise<ExportResult> {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<ExportResult>((resolve) => {
+      timer = setTimeout(() => resolve({ ok: false, retryable: true, error: 'export timed out' }), this.opts.exportTimeoutMs);
+      timer.unref();
+    });
+    let exported: Promise<ExportResult>;
+    try {
+      exported = this.exporter.export(batch);
+    } catch (err) {
+      exported = Promise.resolve({ ok: false, retryable: false, error: String(err) });
+    }
+    return Promise.race([exported, timeout]).finally(() => clearTimeout(timer));
+  }
+
+  /** Export everything queued now; resolves by the deadline whatever the collector does. */
+  async forceFlush(timeoutMs: number): Promise<void> {
+    this.flushing = true;
+    try {
+      await withDeadline(this.flushAll(), timeoutMs);
+    } finally {
+      this.flushing = false;
+    }
+  }
+
+  private async flushAll(): Promise<void> {
+    if (this.inFlight !== undefined) await this.inFlight;
+    await this.drain();
+  }
+
+  /** Last resort when no asynchronous work can run any more (crash, process.exit). */
+  flushSync(timeoutMs: number): void {
+    if (this.queue.length === 0) return;
+    const batch = this.queue;
+    this.queue = [];
+    this.exporter.exportSync(batch, timeoutMs);
+  }
+
+  async shutdown(timeoutMs: number): Promise<void> {
+    if (this.closed) return;
+    await this.forceFlush(timeoutMs);
+    this.closed = true;
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    await withDeadline(this.exporter.shutdown(), 100);
+  }
+}
+
+function backoff(attempt: number, retryAfterMs: number | undefined): number {
+  if (retryAfterMs !== undefined) return Math.min(retryAfterMs, MAX_BACKOFF_MS);
+  const exp = Math.min(BASE_BACKOFF_MS * 2 ** (attempt - 1), MAX_BACKOFF_MS);
+  // Full jitter, so many instances recovering from the same outage do not retry in lockstep.
+  return exp / 2 + Math.random() * (exp / 2);
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms).unref());
+}
+
+/** Resolve when p settles or the deadline passes. The deadline timer is ref'd on purpose: a flush in progress keeps the process alive until then. */
+export function withDeadline(p: Promise<unknown>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  return Promise.race([
+    p.then(
+      () => undefined,
+      () => undefined,
+    ),
+    new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, ms);
+    }),
+  ]).finally(() => clearTimeout(timer));
+}
+
+/** Fans ended spans out to every configured exporter's processor. */
+export class MultiSink implements SpanSink {
+  constructor(readonly processors: readonly BatchSpanProcessor[]) {}
+  onEnd(span: FinishedSpan): void {
+    for (const p of this.processors) p.onEnd(span);
+  }
+}

@@ -1,0 +1,65 @@
+// The active context lives in an AsyncLocalStorage, so it follows the request across await,
+// timers and callbacks without any per-call bookkeeping on our side.
+import { AsyncLocalStorage } from 'node:async_hooks';
+import { EventEmitter } from 'node:events';
+import { ROOT_CONTEXT, type Context, type ContextManager } from '@opentelemetry/api';
+
+export const storage = new AsyncLocalStorage<Context>();
+
+export function activeContext(): Context {
+  return storage.getStore() ?? ROOT_CONTEXT;
+}
+
+/** Run fn(...args) with `ctx` active. Cheap when ctx is already active. */
+export function runWith<A extends unknown[], R>(ctx: Context, fn: (...args: A) => R, thisArg: unknown, args: A): R {
+  if (storage.getStore() === ctx) return Reflect.apply(fn, thisArg, args);
+  return storage.run(ctx, Reflect.apply, fn, thisArg, args) as R;
+}
+
+export class AlsContextManager implements ContextManager {
+  active(): Context {
+    return activeContext();
+  }
+
+  with<A extends unknown[], F extends (...args: A) => ReturnType<F>>(
+    context: Context,
+    fn: F,
+    thisArg?: ThisParameterType<F>,
+    ...args: A
+  ): ReturnType<F> {
+    return runWith(context, fn, thisArg, args);
+  }
+
+  bind<T>(context: Context, target: T): T {
+    if (typeof target === 'function') {
+      const fn = target as unknown as (...a: unknown[]) => unknown;
+      const bound = function (this: unknown, ...args: unknown[]) {
+        return runWith(context, fn, this, args);
+      };
+      Object.defineProperty(bound, 'length', { value: fn.length, configurable: true });
+      return bound as unknown as T;
+    }
+    if (target instanceof EventEmitter) return bindEmitter(context, target) as T;
+    return target;
+  }
+
+  enable(): this {
+    return this;
+  }
+
+  disable(): this {
+    storage.disable();
+    return this;
+  }
+}
+
+// Listeners added through the API's bind(ctx, emitter) run in ctx. Rarely used by apps, so the
+// simple per-emitter wrapping of emit is fine here; the http instrumentations have their own
+// allocation-free binding.
+function bindEmitter(context: Context, ee: EventEmitter): EventEmitter {
+  const emit = ee.emit;
+  ee.emit = function (this: EventEmitter, ...args: unknown[]) {
+    return runWith(context, emit as (...a: unknown[]) => boolean, this, args);
+  } as typeof ee.emit;
+  return ee;
+}

@@ -1,0 +1,145 @@
+// One HTTP POST of an export payload, turned into an ExportResult. Never throws, never rejects and
+// never leaves an 'error' event unhandled: a collector that is down must not hurt the app.
+import * as http from 'node:http';
+import * as https from 'node:https';
+import { gzip } from 'node:zlib';
+import type { ExportResult } from '../types.js';
+import { activeContext, runWith } from '../context.js';
+import { suppressTracing } from '../suppress.js';
+
+export interface PostOptions {
+  readonly timeoutMs: number;
+  readonly compression: 'gzip' | 'none';
+  /** The exporter's own keep-alive agent; a shared one per protocol when omitted. */
+  readonly agent?: http.Agent | undefined;
+}
+
+const MAX_ERROR_BODY = 512;
+const MAX_TIMER_MS = 2 ** 31 - 1; // larger delays make setTimeout fire after 1ms
+const RETRYABLE_STATUS = new Set([429, 502, 503, 504]);
+
+let sharedHttp: http.Agent | undefined;
+let sharedHttps: https.Agent | undefined;
+
+export function createAgent(url: string): http.Agent {
+  // Idle keep-alive sockets are unref'd by Node itself; busy ones are unref'd in postPayload.
+  const options = { keepAlive: true, maxSockets: 4 };
+  return url.startsWith('https:') ? new https.Agent(options) : new http.Agent(options);
+}
+
+function defaultAgent(url: string): http.Agent {
+  if (url.startsWith('https:')) return (sharedHttps ??= createAgent(url) as https.Agent);
+  return (sharedHttp ??= createAgent(url));
+}
+
+export async function postPayload(
+  url: string,
+  headers: Readonly<Record<string, string>>,
+  body: Uint8Array | string,
+  options: PostOptions,
+): Promise<ExportResult> {
+  try {
+    let payload: Uint8Array = typeof body === 'string' ? new TextEncoder().encode(body) : body;
+    const sendHeaders: Record<string, string> = { ...headers };
+    if (options.compression === 'gzip') {
+      payload = await gzipAsync(payload);
+      sendHeaders['Content-Encoding'] = 'gzip';
+    }
+    sendHeaders['Content-Length'] = String(payload.byteLength);
+    // Run with tracing suppressed so periscope's own http/undici instrumentation neither records
+    // a span for the export nor injects traceparent into it (an export loop otherwise).
+    return await runWith(suppressTracing(activeContext()), send, undefined, [url, sendHeaders, payload, options]);
+  } catch (err) {
+    return { ok: false, retryable: false, error: `export failed: ${describe(err)}` };
+  }
+}
+
+function gzipAsync(data: Uint8Array): Promise<Uint8Array> {
+  return new Promise((resolve, reject) => gzip(data, (err, out) => (err ? reject(err) : resolve(new Uint8Array(out)))));
+}
+
+function send(
+  url: string,
+  headers: Record<string, string>,
+  payload: Uint8Array,
+  options: PostOptions,
+): Promise<ExportResult> {
+  return new Promise((resolve) => {
+    let settled = false;
+    let req: http.ClientRequest | undefined;
+    const finish = (result: ExportResult): void => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      resolve(result);
+    };
+    // One deadline for connect, upload and response together; unref'd so a slow collector
+    // never holds the process open.
+    const timer = setTimeout(() => {
+      finish({ ok: false, retryable: true, error: `export timed out after ${options.timeoutMs}ms` });
+      req?.destroy();
+    }, Math.min(options.timeoutMs, MAX_TIMER_MS));
+    timer.unref();
+
+    try {
+      const request = url.startsWith('https:') ? https.request : http.request;
+      req = request(url, { method: 'POST', headers, agent: options.agent ?? defaultAgent(url) });
+    } catch (err) {
+      // Synchronous throws are a bad URL or header value: retrying cannot help.
+      finish({ ok: false, retryable: false, error: `export failed: ${describe(err)}` });
+      return;
+    }
+    req.on('socket', (socket) => socket.unref());
+    req.on('error', (err) => finish({ ok: false, retryable: true, error: `export failed: ${describe(err)}` }));
+    req.on('response', (res) => {
+      const status = res.statusCode ?? 0;
+      const chunks: Buffer[] = [];
+      let kept = 0;
+      res.on('data', (chunk: Buffer) => {
+        // Keep only the start of the body, for the error message; the rest is drained.
+        if (kept < MAX_ERROR_BODY) {
+          chunks.push(chunk);
+          kept += chunk.length;
+        }
+      });
+      res.on('error', () => finish(classify(status, res.headers, '')));
+      res.on('end', () => finish(classify(status, res.headers, errorText(res.headers, chunks))));
+      res.on('close', () => finish(classify(status, res.headers, '')));
+    });
+    req.end(payload);
+  });
+}
+
+function classify(status: number, headers: http.IncomingHttpHeaders, text: string): ExportResult {
+  if (status >= 200 && status < 300) return { ok: true, retryable: false };
+  const error = `collector answered HTTP ${status}${text ? `: ${text}` : ''}`;
+  if (!RETRYABLE_STATUS.has(status)) return { ok: false, retryable: false, error };
+  const retryAfterMs = parseRetryAfter(headers['retry-after']);
+  return retryAfterMs === undefined ? { ok: false, retryable: true, error } : { ok: false, retryable: true, retryAfterMs, error };
+}
+
+/** Retry-After as delay-seconds or an HTTP-date (RFC 9110 section 10.2.3), in milliseconds. */
+export function parseRetryAfter(value: string | undefined, now = Date.now()): number | undefined {
+  if (value === undefined) return undefined;
+  const v = value.trim();
+  if (/^\d+$/.test(v)) return Number(v) * 1000;
+  const at = Date.parse(v);
+  if (Number.isNaN(at)) return undefined;
+  return Math.max(0, at - now);
+}
+
+function errorText(headers: http.IncomingHttpHeaders, chunks: Buffer[]): string {
+  // Protobuf error bodies (google.rpc.Status) are binary; only quote text.
+  const type = headers['content-type'] ?? '';
+  if (chunks.length === 0 || !/json|text/i.test(type)) return '';
+  const text = Buffer.concat(chunks).toString('utf8', 0, MAX_ERROR_BODY);
+  return text.replace(/\s+/g, ' ').trim();
+}
+
+function describe(err: unknown): string {
+  if (err instanceof Error) {
+    const code = (err as NodeJS.ErrnoException).code;
+    return code && !err.message.includes(code) ? `${code} ${err.message}` : err.message;
+  }
+  return String(err);
+}

@@ -1,0 +1,201 @@
+// A recording span. Its public fields are the FinishedSpan shape, so ending a span hands the
+// object itself to the processor: no copy per span.
+import {
+  SpanStatusCode,
+  type Attributes,
+  type AttributeValue,
+  type Exception,
+  type Link,
+  type Span,
+  type SpanContext,
+  type SpanStatus,
+  type TimeInput,
+} from '@opentelemetry/api';
+import type { SpanLimits } from '../config.js';
+import { mergeAttributes, sanitizeValue } from './attributes.js';
+import { now, toEpochMs } from './clock.js';
+import type { FinishedSpan, InstrumentationScope, Resource, SpanEventData, SpanLinkData } from './types.js';
+
+export interface SpanSink {
+  onEnd(span: FinishedSpan): void;
+}
+
+const EMPTY: never[] = [];
+Object.freeze(EMPTY);
+
+export class RecordingSpan implements Span, FinishedSpan {
+  name: string;
+  readonly kind: number;
+  readonly traceId: string;
+  readonly spanId: string;
+  readonly parentSpanId: string | undefined;
+  readonly parentIsRemote: boolean;
+  readonly traceState: string | undefined;
+  readonly traceFlags: number;
+  readonly startTime: number;
+  endTime = 0;
+  attributes: Attributes = {};
+  droppedAttributesCount = 0;
+  events: SpanEventData[] = EMPTY;
+  droppedEventsCount = 0;
+  links: SpanLinkData[] = EMPTY;
+  droppedLinksCount = 0;
+  status: { code: number; message?: string | undefined } = { code: SpanStatusCode.UNSET };
+  ended = false;
+
+  constructor(
+    private readonly sc: SpanContext,
+    name: string,
+    kind: number,
+    parent: SpanContext | undefined,
+    startTime: number,
+    readonly scope: InstrumentationScope,
+    readonly resource: Resource,
+    private readonly limits: SpanLimits,
+    private readonly sink: SpanSink,
+  ) {
+    this.name = name;
+    this.kind = kind;
+    this.traceId = sc.traceId;
+    this.spanId = sc.spanId;
+    this.parentSpanId = parent?.spanId;
+    this.parentIsRemote = parent?.isRemote === true;
+    this.traceState = sc.traceState?.serialize() || undefined;
+    this.traceFlags = sc.traceFlags;
+    this.startTime = startTime;
+  }
+
+  spanContext(): SpanContext {
+    return this.sc;
+  }
+
+  setAttribute(key: string, value: AttributeValue): this {
+    if (this.ended || key === '') return this;
+    const v = sanitizeValue(value, this.limits.attributeValueLengthLimit);
+    if (v === undefined) return this;
+    if (!(key in this.attributes) && Object.keys(this.attributes).length >= this.limits.attributeCountLimit) {
+      this.droppedAttributesCount++;
+      return this;
+    }
+    this.attributes[key] = v;
+    return this;
+  }
+
+  setAttributes(attributes: Attributes): this {
+    if (this.ended) return this;
+    this.droppedAttributesCount += mergeAttributes(
+      this.attributes,
+      attributes,
+      this.limits.attributeCountLimit,
+      this.limits.attributeValueLengthLimit,
+    );
+    return this;
+  }
+
+  addEvent(name: string, attributesOrTime?: Attributes | TimeInput, time?: TimeInput): this {
+    if (this.ended) return this;
+    if (this.limits.eventCountLimit === 0 || this.events.length >= this.limits.eventCountLimit) {
+      this.droppedEventsCount++;
+      return this;
+    }
+    let attrs: Attributes | undefined;
+    if (isTimeInput(attributesOrTime)) time = attributesOrTime;
+    else attrs = attributesOrTime;
+    const attributes: Attributes = {};
+    const dropped = attrs
+      ? mergeAttributes(attributes, attrs, this.limits.attributePerEventCountLimit, this.limits.attributeValueLengthLimit)
+      : 0;
+    if (this.events === EMPTY) this.events = [];
+    this.events.push({
+      name: String(name),
+      time: time === undefined ? now() : toEpochMs(time),
+      attributes,
+      droppedAttributesCount: dropped,
+    });
+    return this;
+  }
+
+  addLink(link: Link): this {
+    if (this.ended) return this;
+    this.pushLink(link);
+    return this;
+  }
+
+  addLinks(links: Link[]): this {
+    for (const l of links) this.addLink(l);
+    return this;
+  }
+
+  /** Links given at creation; also used by addLink. */
+  pushLink(link: Link): void {
+    if (this.links.length >= this.limits.linkCountLimit) {
+      this.droppedLinksCount++;
+      return;
+    }
+    const attributes: Attributes = {};
+    const dropped = link.attributes
+      ? mergeAttributes(attributes, link.attributes, this.limits.attributePerLinkCountLimit, this.limits.attributeValueLengthLimit)
+      : 0;
+    if (this.links === EMPTY) this.links = [];
+    this.links.push({
+      traceId: link.context.traceId,
+      spanId: link.context.spanId,
+      traceState: link.context.traceState?.serialize() || undefined,
+      traceFlags: link.context.traceFlags,
+      attributes,
+      droppedAttributesCount: dropped,
+    });
+  }
+
+  setStatus(status: SpanStatus): this {
+    if (this.ended) return this;
+    // Per the spec: OK is final, and UNSET never overrides a status already set.
+    if (this.status.code === SpanStatusCode.OK || status.code === SpanStatusCode.UNSET) return this;
+    this.status =
+      status.code === SpanStatusCode.ERROR && typeof status.message === 'string'
+        ? { code: status.code, message: status.message }
+        : { code: status.code };
+    return this;
+  }
+
+  updateName(name: string): this {
+    if (!this.ended) this.name = name;
+    return this;
+  }
+
+  end(endTime?: TimeInput): void {
+    if (this.ended) return;
+    this.ended = true;
+    const t = endTime === undefined ? now() : toEpochMs(endTime);
+    this.endTime = t < this.startTime ? this.startTime : t;
+    this.sink.onEnd(this);
+  }
+
+  isRecording(): boolean {
+    return !this.ended;
+  }
+
+  recordException(exception: Exception, time?: TimeInput): void {
+    this.addEvent('exception', exceptionAttributes(exception), time);
+  }
+}
+
+export function exceptionAttributes(exception: unknown): Attributes {
+  const attributes: Attributes = {};
+  if (typeof exception === 'string') {
+    attributes['exception.message'] = exception;
+  } else if (exception !== null && typeof exception === 'object') {
+    const e = exception as { name?: unknown; code?: unknown; message?: unknown; stack?: unknown };
+    const type = typeof e.name === 'string' ? e.name : typeof e.code === 'string' || typeof e.code === 'number' ? String(e.code) : undefined;
+    if (type !== undefined) attributes['exception.type'] = type;
+    if (typeof e.message === 'string') attributes['exception.message'] = e.message;
+    if (typeof e.stack === 'string') attributes['exception.stacktrace'] = e.stack;
+  } else {
+    attributes['exception.message'] = String(exception);
+  }
+  return attributes;
+}
+
+function isTimeInput(v: unknown): v is TimeInput {
+  return typeof v === 'number' || v instanceof Date || (Array.isArray(v) && v.length === 2 && typeof v[0] === 'number');
+}

@@ -1,0 +1,22 @@
+// The ledger of periscope's coded messages. A code is never reused for another meaning:
+// retire it with a comment instead. docs/configuration.md lists them for users.
+export const W = {
+  /** An environment variable has a value periscope cannot use; the default is used instead. */
+  BAD_ENV: 'PERISCOPE_W001',
+  /** OTEL_EXPORTER_OTLP_PROTOCOL=grpc is not offered; http/protobuf is used. */
+  GRPC_UNSUPPORTED: 'PERISCOPE_W002',
+  /** Another tracer provider or APM agent is already registered; periscope stays off. */
+  OTHER_AGENT: 'PERISCOPE_W003',
+  /** periscope failed to start; the app runs uninstrumented. */
+  START_FAILED: 'PERISCOPE_W004',
+  /** An internal error was caught inside an instrumentation; the app is unaffected. */
+  INTERNAL_ERROR: 'PERISCOPE_W005',
+  /** Spans could not be exported (collector unreachable or refusing). Reported once per outage. */
+  EXPORT_FAILED: 'PERISCOPE_W006',
+  /** The span queue is full; spans are being dropped. Reported once per episode. */
+  QUEUE_FULL: 'PERISCOPE_W007',
+  /** An unknown exporter, propagator, sampler or instrumentation name was configured. */
+  UNKNOWN_NAME: 'PERISCOPE_W008',
+} as const;
+
+export type WarningCode = (typeof W)[keyof typeof W];
