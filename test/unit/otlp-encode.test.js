@@ -1,0 +1,254 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createRequire } from 'node:module';
+import { encodeOtlpJson } from '../../dist/src/telemetry/exporters/otlp-json.js';
+import { encodeOtlpProto } from '../../dist/src/telemetry/exporters/otlp-proto.js';
+import { attrs, decodeProto } from '../helpers/otlp-receiver.js';
+
+// The generated protobufjs root of opentelemetry-proto that @opentelemetry/otlp-transformer
+// shipped up to 0.216 (later versions dropped it, hence the exact pin in package.json).
+const require = createRequire(import.meta.url);
+const { opentelemetry } = require('@opentelemetry/otlp-transformer/build/src/generated/root.js');
+const Request = opentelemetry.proto.collector.trace.v1.ExportTraceServiceRequest;
+
+const resource = { attributes: { 'service.name': 'checkout', 'process.pid': 4242 } };
+
+function makeSpan(overrides = {}) {
+  return {
+    name: 'GET /users/:id',
+    kind: 1, // SERVER
+    traceId: '0af7651916cd43dd8448eb211c80319c',
+    spanId: 'b7ad6b7169203331',
+    parentSpanId: '00f067aa0ba902b7',
+    parentIsRemote: true,
+    traceState: 'vendor=abc',
+    traceFlags: 1,
+    startTime: 1700000000123.456,
+    endTime: 1700000000223.789,
+    attributes: { 'http.request.method': 'GET', 'http.response.status_code': 200, ratio: 0.25, cached: false },
+    droppedAttributesCount: 2,
+    events: [{ name: 'exception', time: 1700000000200.001, attributes: { 'exception.message': 'boom' }, droppedAttributesCount: 1 }],
+    droppedEventsCount: 3,
+    links: [
+      {
+        traceId: '1af7651916cd43dd8448eb211c80319c',
+        spanId: 'c7ad6b7169203331',
+        traceState: 'k=v',
+        traceFlags: 1,
+        attributes: { reason: 'retry' },
+        droppedAttributesCount: 0,
+      },
+    ],
+    droppedLinksCount: 4,
+    status: { code: 2, message: 'upstream failed' },
+    scope: { name: 'periscope/http', version: '0.1.0' },
+    resource,
+    ...overrides,
+  };
+}
+
+function firstJsonSpan(spans) {
+  return JSON.parse(encodeOtlpJson(spans)).resourceSpans[0].scopeSpans[0].spans[0];
+}
+
+/** Decode with the official schema, then rewrite the bytes fields as hex as OTLP JSON has them. */
+function officialDecode(bytes) {
+  const obj = Request.toObject(Request.decode(bytes), { longs: String, bytes: String, enums: Number });
+  const hexify = (o) => {
+    if (Array.isArray(o)) return o.map(hexify);
+    if (o === null || typeof o !== 'object') return o;
+    const out = {};
+    for (const [k, v] of Object.entries(o)) {
+      out[k] = ['traceId', 'spanId', 'parentSpanId'].includes(k) ? Buffer.from(v, 'base64').toString('hex') : hexify(v);
+    }
+    return out;
+  };
+  return hexify(obj);
+}
+
+// Proto3 leaves default values out of the wire; drop them on both sides before comparing. Values
+// inside an AnyValue are kept: an intValue of "0" or a boolValue of false must survive.
+const DEFAULTABLE = new Set(['droppedAttributesCount', 'droppedEventsCount', 'droppedLinksCount', 'flags', 'code', 'message', 'traceState', 'parentSpanId', 'attributes', 'events', 'links', 'schemaUrl']);
+function canon(o) {
+  if (Array.isArray(o)) return o.map(canon);
+  if (o === null || typeof o !== 'object') return o;
+  const out = {};
+  for (const [k, v] of Object.entries(o)) {
+    if (DEFAULTABLE.has(k) && (v === 0 || v === '' || (Array.isArray(v) && v.length === 0))) continue;
+    out[k] = canon(v);
+  }
+  return out;
+}
+
+test('JSON writes ids as hex, kind as the OTLP enum and times as exact nanosecond strings', () => {
+  const span = firstJsonSpan([makeSpan()]);
+  assert.equal(span.traceId, '0af7651916cd43dd8448eb211c80319c');
+  assert.equal(span.spanId, 'b7ad6b7169203331');
+  assert.equal(span.parentSpanId, '00f067aa0ba902b7');
+  assert.equal(span.kind, 2); // SPAN_KIND_SERVER
+  assert.equal(span.startTimeUnixNano, '1700000000123456000');
+  assert.equal(span.endTimeUnixNano, '1700000000223789000');
+  assert.equal(span.events[0].timeUnixNano, '1700000000200001000');
+  assert.deepEqual(span.status, { code: 2, message: 'upstream failed' });
+  assert.equal(span.traceState, 'vendor=abc');
+  assert.equal(span.droppedAttributesCount, 2);
+  assert.equal(span.droppedEventsCount, 3);
+  assert.equal(span.droppedLinksCount, 4);
+  for (const kind of [0, 1, 2, 3, 4]) assert.equal(firstJsonSpan([makeSpan({ kind })]).kind, kind + 1);
+});
+
+test('JSON encodes integers as intValue strings, fractions as doubleValue and arrays as arrayValue', () => {
+  const span = firstJsonSpan([
+    makeSpan({ attributes: { s: 'x', i: 200, neg: -5, zero: 0, d: 0.25, b: true, list: ['a', null, 'b'], nums: [1, 2.5] } }),
+  ]);
+  const byKey = Object.fromEntries(span.attributes.map((kv) => [kv.key, kv.value]));
+  assert.deepEqual(byKey.s, { stringValue: 'x' });
+  assert.deepEqual(byKey.i, { intValue: '200' });
+  assert.deepEqual(byKey.neg, { intValue: '-5' });
+  assert.deepEqual(byKey.zero, { intValue: '0' });
+  assert.deepEqual(byKey.d, { doubleValue: 0.25 });
+  assert.deepEqual(byKey.b, { boolValue: true });
+  assert.deepEqual(byKey.list, { arrayValue: { values: [{ stringValue: 'a' }, {}, { stringValue: 'b' }] } });
+  assert.deepEqual(byKey.nums, { arrayValue: { values: [{ intValue: '1' }, { doubleValue: 2.5 }] } });
+});
+
+test('JSON spells non-finite doubles as strings and sends integers beyond 2^53 as doubles', () => {
+  const span = firstJsonSpan([makeSpan({ attributes: { nan: NaN, inf: Infinity, ninf: -Infinity, huge: 2 ** 60 } })]);
+  const byKey = Object.fromEntries(span.attributes.map((kv) => [kv.key, kv.value]));
+  assert.deepEqual(byKey.nan, { doubleValue: 'NaN' });
+  assert.deepEqual(byKey.inf, { doubleValue: 'Infinity' });
+  assert.deepEqual(byKey.ninf, { doubleValue: '-Infinity' });
+  assert.deepEqual(byKey.huge, { doubleValue: 2 ** 60 });
+});
+
+test('span flags carry the W3C byte plus the has-is-remote and is-remote bits', () => {
+  assert.equal(firstJsonSpan([makeSpan({ parentIsRemote: true, traceFlags: 1 })]).flags, 0x301);
+  assert.equal(firstJsonSpan([makeSpan({ parentIsRemote: false, traceFlags: 1 })]).flags, 0x101);
+  assert.equal(firstJsonSpan([makeSpan({ parentIsRemote: false, traceFlags: 0 })]).flags, 0x100);
+  // A link does not record whether it is remote, so only the W3C flags are sent.
+  assert.equal(firstJsonSpan([makeSpan()]).links[0].flags, 1);
+});
+
+test('JSON leaves out parentSpanId and traceState when the span has none', () => {
+  const span = firstJsonSpan([makeSpan({ parentSpanId: undefined, traceState: undefined, parentIsRemote: false })]);
+  assert.equal('parentSpanId' in span, false);
+  assert.equal('traceState' in span, false);
+});
+
+test('spans are grouped by resource identity and then by scope name and version', () => {
+  const other = { attributes: { 'service.name': 'checkout' } }; // equal content, another object
+  const spans = [
+    makeSpan({ spanId: '0000000000000001' }),
+    makeSpan({ spanId: '0000000000000002', scope: { name: 'periscope/undici', version: '0.1.0' } }),
+    makeSpan({ spanId: '0000000000000003', resource: other }),
+    makeSpan({ spanId: '0000000000000004', scope: { name: 'periscope/http', version: '0.1.0' } }),
+    makeSpan({ spanId: '0000000000000005', scope: { name: 'periscope/http', version: undefined } }),
+  ];
+  for (const request of [JSON.parse(encodeOtlpJson(spans)), officialDecode(encodeOtlpProto(spans))]) {
+    const shape = request.resourceSpans.map((rs) =>
+      rs.scopeSpans.map((ss) => [`${ss.scope.name}@${ss.scope.version ?? '-'}`, ss.spans.map((s) => s.spanId.slice(-1))]),
+    );
+    assert.deepEqual(shape, [
+      [
+        ['periscope/http@0.1.0', ['1', '4']],
+        ['periscope/undici@0.1.0', ['2']],
+        ['periscope/http@-', ['5']],
+      ],
+      [['periscope/http@0.1.0', ['3']]],
+    ]);
+  }
+});
+
+test('protobuf bytes decode with the official schema to the same ids, names, times and attributes', () => {
+  const bytes = encodeOtlpProto([makeSpan()]);
+  assert.ok(bytes instanceof Uint8Array);
+  const rs = officialDecode(bytes).resourceSpans[0];
+  assert.deepEqual(attrs(rs.resource.attributes), { 'service.name': 'checkout', 'process.pid': 4242 });
+  assert.deepEqual(rs.scopeSpans[0].scope, { name: 'periscope/http', version: '0.1.0' });
+  const span = rs.scopeSpans[0].spans[0];
+  assert.equal(span.traceId, '0af7651916cd43dd8448eb211c80319c');
+  assert.equal(span.spanId, 'b7ad6b7169203331');
+  assert.equal(span.parentSpanId, '00f067aa0ba902b7');
+  assert.equal(span.traceState, 'vendor=abc');
+  assert.equal(span.name, 'GET /users/:id');
+  assert.equal(span.kind, 2);
+  assert.equal(span.startTimeUnixNano, '1700000000123456000');
+  assert.equal(span.endTimeUnixNano, '1700000000223789000');
+  assert.equal(span.flags, 0x301);
+  assert.deepEqual(attrs(span), { 'http.request.method': 'GET', 'http.response.status_code': 200, ratio: 0.25, cached: false });
+  assert.equal(span.droppedAttributesCount, 2);
+});
+
+test('protobuf events, links, status and dropped counts survive the official decoder', () => {
+  const span = officialDecode(encodeOtlpProto([makeSpan()])).resourceSpans[0].scopeSpans[0].spans[0];
+  assert.deepEqual(span.events, [
+    {
+      timeUnixNano: '1700000000200001000',
+      name: 'exception',
+      attributes: [{ key: 'exception.message', value: { stringValue: 'boom' } }],
+      droppedAttributesCount: 1,
+    },
+  ]);
+  assert.deepEqual(span.links, [
+    {
+      traceId: '1af7651916cd43dd8448eb211c80319c',
+      spanId: 'c7ad6b7169203331',
+      traceState: 'k=v',
+      attributes: [{ key: 'reason', value: { stringValue: 'retry' } }],
+      flags: 1,
+    },
+  ]);
+  assert.deepEqual(span.status, { code: 2, message: 'upstream failed' });
+  assert.equal(span.droppedEventsCount, 3);
+  assert.equal(span.droppedLinksCount, 4);
+});
+
+test('both encoders produce the same request for the same spans', () => {
+  const spans = [
+    makeSpan(),
+    makeSpan({
+      spanId: 'a7ad6b7169203332',
+      kind: 2,
+      parentSpanId: 'b7ad6b7169203331',
+      parentIsRemote: false,
+      traceState: undefined,
+      traceFlags: 0,
+      attributes: { neg: -123456789012, zero: 0, f: false, empty: '', list: ['x', null], mixed: [1, 1.5], big: 2 ** 40 },
+      events: [],
+      links: [],
+      status: { code: 0 },
+      droppedAttributesCount: 0,
+      droppedEventsCount: 0,
+      droppedLinksCount: 0,
+      startTime: 1700000000000,
+      endTime: 1700000000000.001,
+    }),
+  ];
+  assert.deepEqual(canon(officialDecode(encodeOtlpProto(spans))), canon(JSON.parse(encodeOtlpJson(spans))));
+});
+
+test('protobuf handles multi-byte text and lengths that need multi-byte varints', () => {
+  const long = 'é'.repeat(5000) + '😀'.repeat(100);
+  const many = Object.fromEntries(Array.from({ length: 300 }, (_, i) => [`attr.${i}`, `value ${i} ${'x'.repeat(i)}`]));
+  const spans = Array.from({ length: 50 }, (_, i) =>
+    makeSpan({ spanId: i.toString(16).padStart(16, '0'), name: `名前 ${i} ${long}`, attributes: { ...many, unicode: long } }),
+  );
+  const bytes = encodeOtlpProto(spans);
+  assert.ok(bytes.length > 1_000_000);
+  const decoded = officialDecode(bytes).resourceSpans[0].scopeSpans[0].spans;
+  assert.equal(decoded.length, 50);
+  assert.equal(decoded[49].name, `名前 49 ${long}`);
+  assert.equal(attrs(decoded[7]).unicode, long);
+  assert.equal(attrs(decoded[7])['attr.299'], many['attr.299']);
+  assert.deepEqual(canon(officialDecode(bytes)), canon(JSON.parse(encodeOtlpJson(spans))));
+});
+
+test('an empty batch encodes as an empty request', () => {
+  assert.equal(encodeOtlpProto([]).length, 0);
+  assert.deepEqual(JSON.parse(encodeOtlpJson([])), { resourceSpans: [] });
+});
+
+test('the test receiver decodes protobuf into the same shape as the JSON encoding', () => {
+  const spans = [makeSpan(), makeSpan({ spanId: 'a7ad6b7169203332', attributes: { n: -7, list: [true, false] } })];
+  assert.deepEqual(canon(decodeProto(encodeOtlpProto(spans))), canon(JSON.parse(encodeOtlpJson(spans))));
+});
