@@ -1,0 +1,270 @@
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import http from 'node:http';
+import { createRequire, syncBuiltinESMExports } from 'node:module';
+import { spawn } from 'node:child_process';
+import { gunzipSync } from 'node:zlib';
+import { postPayload, parseRetryAfter } from '../../dist/src/telemetry/exporters/http-transport.js';
+import { OtlpHttpExporter } from '../../dist/src/telemetry/exporters/otlp.js';
+import { ZipkinExporter } from '../../dist/src/telemetry/exporters/zipkin.js';
+import { activeContext } from '../../dist/src/telemetry/context.js';
+import { isTracingSuppressed } from '../../dist/src/telemetry/suppress.js';
+import { attrs, startReceiver } from '../helpers/otlp-receiver.js';
+
+const OPTS = { timeoutMs: 2000, compression: 'none' };
+const servers = [];
+after(() => Promise.all(servers.map((s) => new Promise((r) => (s.closeAllConnections(), s.close(r))))));
+
+/** A local server whose handler sees (req, body, res); resolves with its base URL. */
+async function serve(handler) {
+  const server = http.createServer((req, res) => {
+    const chunks = [];
+    req.on('data', (c) => chunks.push(c));
+    req.on('end', () => handler(req, Buffer.concat(chunks), res));
+  });
+  servers.push(server);
+  await new Promise((r) => server.listen(0, '127.0.0.1', r));
+  return `http://127.0.0.1:${server.address().port}/v1/traces`;
+}
+
+const answer = (status, headers = {}, body = '') => serve((_req, _body, res) => res.writeHead(status, headers).end(body));
+
+function makeSpan(overrides = {}) {
+  return {
+    name: 'GET /',
+    kind: 1,
+    traceId: '0af7651916cd43dd8448eb211c80319c',
+    spanId: 'b7ad6b7169203331',
+    parentSpanId: undefined,
+    parentIsRemote: false,
+    traceState: undefined,
+    traceFlags: 1,
+    startTime: 1700000000123.456,
+    endTime: 1700000000124.5,
+    attributes: { 'http.response.status_code': 200 },
+    droppedAttributesCount: 0,
+    events: [],
+    droppedEventsCount: 0,
+    links: [],
+    droppedLinksCount: 0,
+    status: { code: 0 },
+    scope: { name: 'periscope/http', version: '0.1.0' },
+    resource: { attributes: { 'service.name': 'shop' } },
+    ...overrides,
+  };
+}
+
+const otlpConfig = (url, overrides = {}) => ({
+  url: `${url}/v1/traces`,
+  protocol: 'http/protobuf',
+  headers: {},
+  timeoutMs: 5000,
+  compression: 'none',
+  ...overrides,
+});
+
+test('a 2xx answer is ok and the body arrives with its headers and length', async () => {
+  let seen;
+  const url = await serve((req, body, res) => {
+    seen = { headers: req.headers, body: body.toString() };
+    res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
+  });
+  const result = await postPayload(url, { 'Content-Type': 'application/json', 'x-api-key': 's3cret' }, '{"a":1}', OPTS);
+  assert.deepEqual(result, { ok: true, retryable: false });
+  assert.equal(seen.body, '{"a":1}');
+  assert.equal(seen.headers['content-type'], 'application/json');
+  assert.equal(seen.headers['x-api-key'], 's3cret');
+  assert.equal(seen.headers['content-length'], '7');
+  assert.equal(seen.headers['content-encoding'], undefined);
+});
+
+test('a 503 with Retry-After in seconds is retryable and carries retryAfterMs', async () => {
+  const result = await postPayload(await answer(503, { 'retry-after': '7' }), {}, 'x', OPTS);
+  assert.equal(result.ok, false);
+  assert.equal(result.retryable, true);
+  assert.equal(result.retryAfterMs, 7000);
+  assert.match(result.error, /503/);
+});
+
+test('Retry-After is understood as delay seconds or as an HTTP date', () => {
+  const now = Date.parse('Wed, 21 Oct 2015 07:28:00 GMT');
+  assert.equal(parseRetryAfter('120', now), 120_000);
+  assert.equal(parseRetryAfter('Wed, 21 Oct 2015 07:28:30 GMT', now), 30_000);
+  assert.equal(parseRetryAfter('Wed, 21 Oct 2015 07:27:00 GMT', now), 0);
+  assert.equal(parseRetryAfter('soon', now), undefined);
+  assert.equal(parseRetryAfter(undefined, now), undefined);
+});
+
+test('429, 502 and 504 are retryable while 500 and other 4xx are not', async () => {
+  for (const status of [429, 502, 504]) {
+    const result = await postPayload(await answer(status), {}, 'x', OPTS);
+    assert.deepEqual([status, result.ok, result.retryable, result.retryAfterMs], [status, false, true, undefined]);
+  }
+  for (const status of [400, 401, 404, 413, 500]) {
+    const result = await postPayload(await answer(status), {}, 'x', OPTS);
+    assert.deepEqual([status, result.ok, result.retryable], [status, false, false]);
+  }
+});
+
+test('a 400 is not retryable and its text body is quoted in the error', async () => {
+  const url = await answer(400, { 'content-type': 'application/json' }, '{"code":3,"message":"bad span"}');
+  const result = await postPayload(url, {}, 'x', OPTS);
+  assert.equal(result.retryable, false);
+  assert.match(result.error, /HTTP 400: \{"code":3,"message":"bad span"\}/);
+});
+
+test('a refused connection is retryable', async () => {
+  const url = await answer(200);
+  const port = new URL(url).port;
+  const server = servers.pop();
+  await new Promise((r) => server.close(r));
+  const result = await postPayload(`http://127.0.0.1:${port}/v1/traces`, {}, 'x', OPTS);
+  assert.equal(result.ok, false);
+  assert.equal(result.retryable, true);
+  assert.match(result.error, /ECONNREFUSED/);
+});
+
+test('a server that never answers times out within timeoutMs as retryable', async () => {
+  const url = await serve(() => {}); // reads the request, never responds
+  const started = Date.now();
+  const result = await postPayload(url, {}, 'x', { timeoutMs: 300, compression: 'none' });
+  const elapsed = Date.now() - started;
+  assert.deepEqual({ ok: result.ok, retryable: result.retryable }, { ok: false, retryable: true });
+  assert.match(result.error, /timed out after 300ms/);
+  assert.ok(elapsed >= 250 && elapsed < 1500, `took ${elapsed}ms`);
+});
+
+test('gzip compression sends Content-Encoding gzip and a body that decompresses', async () => {
+  let seen;
+  const url = await serve((req, body, res) => {
+    seen = { encoding: req.headers['content-encoding'], length: Number(req.headers['content-length']), body };
+    res.writeHead(200).end();
+  });
+  const payload = new TextEncoder().encode('hello '.repeat(1000));
+  const result = await postPayload(url, {}, payload, { timeoutMs: 2000, compression: 'gzip' });
+  assert.equal(result.ok, true);
+  assert.equal(seen.encoding, 'gzip');
+  assert.equal(seen.length, seen.body.length);
+  assert.ok(seen.body.length < payload.length / 10);
+  assert.equal(gunzipSync(seen.body).toString(), 'hello '.repeat(1000));
+});
+
+test('a malformed URL resolves to a non-retryable failure instead of throwing', async () => {
+  const result = await postPayload('http://exa mple.com:99999/', {}, 'x', OPTS);
+  assert.equal(result.ok, false);
+  assert.equal(result.retryable, false);
+});
+
+test('the request runs with tracing suppressed so periscope never traces its own export', async () => {
+  const url = await answer(200);
+  const cjsHttp = createRequire(import.meta.url)('node:http');
+  const original = cjsHttp.request;
+  let suppressed;
+  cjsHttp.request = function (...args) {
+    suppressed = isTracingSuppressed(activeContext());
+    return original.apply(this, args);
+  };
+  syncBuiltinESMExports(); // make the ESM `import * as http` namespace see the wrapper
+  try {
+    assert.equal((await postPayload(url, {}, 'x', OPTS)).ok, true);
+  } finally {
+    cjsHttp.request = original;
+    syncBuiltinESMExports();
+  }
+  assert.equal(suppressed, true);
+  assert.equal(isTracingSuppressed(activeContext()), false);
+});
+
+test('an export in flight does not keep the process alive', async () => {
+  const url = await serve(() => {}); // never answers
+  const moduleUrl = new URL('../../dist/src/telemetry/exporters/http-transport.js', import.meta.url).href;
+  const script = `import(${JSON.stringify(moduleUrl)}).then((m) => m.postPayload(${JSON.stringify(url)}, {}, 'x', { timeoutMs: 30000, compression: 'gzip' }))`;
+  const started = Date.now();
+  const code = await new Promise((resolve) => spawn(process.execPath, ['-e', script], { stdio: 'ignore' }).on('exit', resolve));
+  assert.equal(code, 0);
+  assert.ok(Date.now() - started < 10_000, 'the child waited for the export');
+});
+
+test('the OTLP exporter sends protobuf, gzip-compressed, with user headers and a User-Agent', async () => {
+  const receiver = await startReceiver();
+  try {
+    const exporter = new OtlpHttpExporter(otlpConfig(receiver.url, { compression: 'gzip', headers: { authorization: 'Bearer t' } }));
+    const result = await exporter.export([makeSpan()]);
+    assert.deepEqual(result, { ok: true, retryable: false });
+    const [span] = await receiver.waitForSpans(1);
+    assert.equal(span.name, 'GET /');
+    assert.equal(span.traceId, '0af7651916cd43dd8448eb211c80319c');
+    assert.equal(span.startTimeUnixNano, '1700000000123456000');
+    assert.deepEqual(attrs(span), { 'http.response.status_code': 200 });
+    assert.deepEqual(span.resource, { 'service.name': 'shop' });
+    assert.deepEqual(span.scope, { name: 'periscope/http', version: '0.1.0' });
+    const [req] = receiver.requests;
+    assert.equal(req.path, '/v1/traces');
+    assert.equal(req.contentType, 'application/x-protobuf');
+    assert.equal(req.headers['content-encoding'], 'gzip');
+    assert.equal(req.headers.authorization, 'Bearer t');
+    assert.match(req.headers['user-agent'], /^periscope-agent\/\d+\.\d+\.\d+/);
+    await exporter.shutdown();
+  } finally {
+    await receiver.close();
+  }
+});
+
+test('the OTLP exporter sends JSON when the protocol is http/json and reports a failing collector', async () => {
+  const receiver = await startReceiver();
+  try {
+    const exporter = new OtlpHttpExporter(otlpConfig(receiver.url, { protocol: 'http/json' }));
+    assert.equal((await exporter.export([makeSpan()])).ok, true);
+    assert.equal(receiver.requests[0].contentType, 'application/json');
+    assert.equal((await receiver.waitForSpans(1))[0].kind, 2);
+    receiver.respondWith(503, { 'retry-after': '2' });
+    assert.deepEqual(
+      { ...(await exporter.export([makeSpan()])), error: undefined },
+      { ok: false, retryable: true, retryAfterMs: 2000, error: undefined },
+    );
+    assert.equal(receiver.spans().length, 1);
+    await exporter.shutdown();
+  } finally {
+    await receiver.close();
+  }
+});
+
+test('exportSync delivers the batch from a process that cannot wait for the event loop', async () => {
+  const receiver = await startReceiver();
+  try {
+    const moduleUrl = new URL('../../dist/src/telemetry/exporters/otlp.js', import.meta.url).href;
+    // Exports from the 'exit' handler, where no asynchronous work can run any more.
+    const script = `
+      const { OtlpHttpExporter } = await import(${JSON.stringify(moduleUrl)});
+      const exporter = new OtlpHttpExporter(${JSON.stringify(otlpConfig(receiver.url, { compression: 'gzip' }))});
+      const span = ${JSON.stringify(makeSpan({ name: 'dying words' }))};
+      span.resource = { attributes: { 'service.name': 'shop' } };
+      process.on('exit', () => exporter.exportSync([span], 5000));
+    `;
+    // Async spawn: this process must stay free to run the receiver.
+    const code = await new Promise((resolve) =>
+      spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: 'inherit' }).on('exit', resolve),
+    );
+    assert.equal(code, 0);
+    const [span] = await receiver.waitForSpans(1, 5000);
+    assert.equal(span.name, 'dying words');
+    assert.equal(receiver.requests[0].headers['content-encoding'], 'gzip');
+  } finally {
+    await receiver.close();
+  }
+});
+
+test('the zipkin exporter posts v2 JSON to the spans endpoint', async () => {
+  const receiver = await startReceiver();
+  try {
+    const exporter = new ZipkinExporter({ url: `${receiver.url}/api/v2/spans`, timeoutMs: 5000 });
+    assert.equal((await exporter.export([makeSpan()])).ok, true);
+    const [span] = await receiver.waitForZipkinSpans(1);
+    assert.equal(span.id, 'b7ad6b7169203331');
+    assert.equal(span.kind, 'SERVER');
+    assert.deepEqual(span.localEndpoint, { serviceName: 'shop' });
+    await exporter.shutdown();
+  } finally {
+    await receiver.close();
+  }
+});
