@@ -56,6 +56,16 @@ export interface PeriscopeConfig {
   /** Instrumentation names; `enabled` undefined means "all". */
   readonly instrumentations: { readonly enabled: readonly string[] | undefined; readonly disabled: readonly string[] };
   readonly ignorePaths: readonly string[];
+  /** PERISCOPE_ROUTES: route templates for plain node:http servers. */
+  readonly routes: readonly string[];
+  readonly metrics: {
+    readonly enabled: boolean;
+    readonly host: string;
+    readonly port: number;
+    readonly path: string;
+    readonly buckets: readonly number[];
+    readonly maxSeries: number;
+  };
   readonly workerThreads: boolean;
   /** Upper bound for the flush at exit, SIGTERM/SIGINT and crash. */
   readonly shutdownTimeoutMs: number;
@@ -87,6 +97,14 @@ export const DEFAULTS = {
   eventCountLimit: 128,
   linkCountLimit: 128,
   shutdownTimeoutMs: 2_000,
+  // Both differ from the OTel spec's defaults (localhost, otlp) on purpose: containers are
+  // scraped from outside, and pull is periscope's model. docs/configuration.md says so.
+  metricsExporter: 'prometheus' as 'prometheus' | 'none',
+  prometheusHost: '0.0.0.0',
+  prometheusPort: 9464,
+  metricsPath: '/metrics',
+  httpBuckets: [0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10],
+  metricsMaxSeries: 2_000,
 };
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -190,6 +208,26 @@ class Reader {
       }
     }
     return out;
+  }
+
+  /** Strictly increasing positive numbers, e.g. histogram bucket bounds. */
+  numbers(name: string, def: readonly number[]): readonly number[] {
+    const items = this.list(name);
+    if (items === undefined) return def;
+    const nums = items.map(Number);
+    const ok = nums.length > 0 && nums.every((n, i) => Number.isFinite(n) && n > 0 && (i === 0 || n > (nums[i - 1] as number)));
+    if (ok) return nums;
+    this.bad(name, items.join(','), def.join(','), 'expected increasing positive numbers');
+    return def;
+  }
+
+  /** A URL path starting with '/'. */
+  path(name: string, def: string): string {
+    const v = this.raw(name);
+    if (v === undefined) return def;
+    if (v.startsWith('/') && !/[\s?#]/.test(v)) return v;
+    this.bad(name, v, def, "expected a path starting with '/'");
+    return def;
   }
 
   url(name: string, value: string | undefined): string | undefined {
@@ -320,10 +358,26 @@ export function loadConfig(env: Env = process.env): { config: PeriscopeConfig; w
       disabled: r.names('OTEL_NODE_DISABLED_INSTRUMENTATIONS', INSTRUMENTATION_NAMES, []),
     },
     ignorePaths: r.list('PERISCOPE_IGNORE_PATHS') ?? [],
+    routes: r.list('PERISCOPE_ROUTES') ?? [],
+    metrics: {
+      enabled: r.oneOf('OTEL_METRICS_EXPORTER', ['prometheus', 'none'], DEFAULTS.metricsExporter) === 'prometheus',
+      host: r.raw('OTEL_EXPORTER_PROMETHEUS_HOST') ?? DEFAULTS.prometheusHost,
+      port: portOf(r),
+      path: r.path('PERISCOPE_METRICS_PATH', DEFAULTS.metricsPath),
+      buckets: r.numbers('PERISCOPE_HTTP_BUCKETS', DEFAULTS.httpBuckets),
+      maxSeries: r.int('PERISCOPE_METRICS_MAX_SERIES', DEFAULTS.metricsMaxSeries, 1),
+    },
     workerThreads: r.bool('PERISCOPE_WORKER_THREADS', false),
     shutdownTimeoutMs: r.int('PERISCOPE_SHUTDOWN_TIMEOUT', DEFAULTS.shutdownTimeoutMs, 1),
   };
   return { config: deepFreeze(config), warnings: r.warnings };
+}
+
+function portOf(r: Reader): number {
+  const port = r.int('OTEL_EXPORTER_PROMETHEUS_PORT', DEFAULTS.prometheusPort);
+  if (port <= 65535) return port;
+  r.bad('OTEL_EXPORTER_PROMETHEUS_PORT', String(port), String(DEFAULTS.prometheusPort), 'expected 0 to 65535');
+  return DEFAULTS.prometheusPort;
 }
 
 function pick<T extends Record<string, string | undefined>>(o: T): { [K in keyof T]?: string } {

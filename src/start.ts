@@ -20,6 +20,10 @@ import { createPropagator } from './telemetry/propagation/composite.js';
 import { detectOtherAgent } from './other-agents.js';
 import { INSTRUMENTATIONS } from './instrumentations/index.js';
 import type { AgentServices, Instrumentation } from './instrumentations/types.js';
+import { compileRoutes } from './semconv/routes.js';
+import { HttpMetrics } from './metrics/http-metrics.js';
+import { MetricsRegistry } from './metrics/registry.js';
+import { startMetrics } from './metrics/index.js';
 
 const AGENT = Symbol.for('periscope.agent');
 
@@ -78,12 +82,16 @@ export function start(): Agent {
   }
   propagation.setGlobalPropagator(propagator);
 
+  const ownServers = new WeakSet<object>();
+  const httpMetrics = config.metrics.enabled ? new HttpMetrics(config.metrics.buckets, config.metrics.maxSeries) : undefined;
   const services: AgentServices = {
     config,
     tracer: provider.getTracer('periscope-agent', VERSION),
     propagator,
     isIgnoredPath: compilePathMatcher(config.ignorePaths),
-    ownServers: new WeakSet(),
+    routeOf: compileRoutes(config.routes),
+    metrics: httpMetrics,
+    ownServers,
   };
   const enabled: Instrumentation[] = [];
   const patched: string[] = [];
@@ -95,6 +103,11 @@ export function start(): Agent {
   // ESM named imports of builtins (`import { request } from 'node:http'`) are live bindings that
   // only see a patched export after this call.
   syncBuiltinESMExports();
+
+  if (httpMetrics !== undefined) {
+    const registry = new MetricsRegistry(httpMetrics, provider.pipeline.resource, () => processors.map((p) => p.stats));
+    startMetrics(config, registry, ownServers);
+  }
 
   const flushAll = {
     pending: () => processors.reduce((n, p) => n + p.pending(), 0),

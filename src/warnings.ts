@@ -17,6 +17,8 @@ export const W = {
   QUEUE_FULL: 'PERISCOPE_W007',
   /** An unknown exporter, propagator, sampler or instrumentation name was configured. */
   UNKNOWN_NAME: 'PERISCOPE_W008',
+  /** The metrics port is in use or cannot be opened; no endpoint in this process. */
+  METRICS_PORT: 'PERISCOPE_W009',
 } as const;
 
 export type WarningCode = (typeof W)[keyof typeof W];

@@ -2,12 +2,14 @@
 // diagnostics channels, so nothing is patched: we subscribe, start the span on create (which
 // runs synchronously inside the caller's async context), and end it on trailers or error.
 import dc from 'node:diagnostics_channel';
-import { SpanKind, SpanStatusCode, trace, type Span } from '@opentelemetry/api';
+import { SpanKind, trace, type Span } from '@opentelemetry/api';
 import { activeContext } from '../telemetry/context.js';
 import { now } from '../telemetry/clock.js';
 import { RecordingSpan } from '../telemetry/span.js';
 import { isTracingSuppressed } from '../telemetry/suppress.js';
-import { clientRequestAttributes, clientStatusIsError, errorType, normalizeMethod, spanName } from '../semconv/http.js';
+import { clientRequestAttributes, errorType, normalizeMethod, spanName } from '../semconv/http.js';
+import type { ClientMetricSource } from '../metrics/http-metrics.js';
+import { endClientSpan } from './client-finish.js';
 import { reportInternal } from './report.js';
 import type { AgentServices, Instrumentation } from './types.js';
 
@@ -20,11 +22,9 @@ interface UndiciRequest {
   addHeader(name: string, value: string): void;
 }
 
-interface FetchExchange {
-  span: Span;
-  method: string;
-  startTime: number;
-  status: number | undefined;
+interface FetchExchange extends ClientMetricSource {
+  readonly span: Span;
+  readonly startTime: number;
 }
 
 let services: AgentServices | undefined;
@@ -70,18 +70,12 @@ function onCreate(message: unknown): void {
     const originalMethod = String(request.method).toUpperCase();
     const method = normalizeMethod(originalMethod);
     const startTime = now();
+    const hostname = url.hostname.startsWith('[') ? url.hostname.slice(1, -1) : url.hostname;
+    const port = Number(url.port) || (url.protocol === 'https:' ? 443 : 80);
     const span = s.tracer.start(spanName(method, undefined), SpanKind.CLIENT, parent, undefined, startTime);
     if (span instanceof RecordingSpan) {
-      const defaultPort = url.protocol === 'https:' ? 443 : 80;
       span.attributes = clientRequestAttributes(
-        {
-          method,
-          protocol: url.protocol,
-          hostname: url.hostname.startsWith('[') ? url.hostname.slice(1, -1) : url.hostname,
-          port: Number(url.port) || defaultPort,
-          path: request.path,
-          hasCredentials: false,
-        },
+        { method, protocol: url.protocol, hostname, port, path: request.path, hasCredentials: false },
         method,
         originalMethod,
       );
@@ -90,7 +84,7 @@ function onCreate(message: unknown): void {
     s.propagator.inject(trace.setSpan(parent, span), injected, setter);
     dropHeaders(request, injected);
     for (const key of Object.keys(injected)) request.addHeader(key, injected[key] as string);
-    exchanges.set(request, { span, method, startTime, status: undefined });
+    exchanges.set(request, { span, method, serverAddress: hostname, serverPort: port, startTime, status: undefined, errorType: undefined });
   } catch (err) {
     reportInternal('fetch', err);
   }
@@ -114,20 +108,10 @@ function onError(message: unknown): void {
   if (ex !== undefined) finishFetch(request, ex, errorType(error));
 }
 
-/** The one place a fetch span ends. */
+/** The one place a fetch span ends, and where its duration is recorded. */
 function finishFetch(request: object, ex: FetchExchange, error: string | undefined): void {
   exchanges.delete(request);
-  const span = ex.span;
-  if (!(span instanceof RecordingSpan)) return;
-  if (ex.status !== undefined) {
-    span.attributes['http.response.status_code'] = ex.status;
-    if (error === undefined && clientStatusIsError(ex.status)) error = String(ex.status);
-  }
-  if (error !== undefined) {
-    span.attributes['error.type'] = error;
-    span.setStatus({ code: SpanStatusCode.ERROR });
-  }
-  span.end();
+  endClientSpan(ex, error, services?.metrics);
 }
 
 export const fetchInstrumentation: Instrumentation = {

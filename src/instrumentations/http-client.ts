@@ -4,12 +4,14 @@
 // caller set: periscope owns traceparent/tracestate/baggage on outgoing requests.
 import http from 'node:http';
 import https from 'node:https';
-import { SpanKind, SpanStatusCode, trace, type Context, type Span } from '@opentelemetry/api';
+import { SpanKind, trace, type Context, type Span } from '@opentelemetry/api';
 import { activeContext } from '../telemetry/context.js';
 import { now } from '../telemetry/clock.js';
 import { RecordingSpan } from '../telemetry/span.js';
 import { isTracingSuppressed } from '../telemetry/suppress.js';
-import { clientRequestAttributes, clientStatusIsError, errorType, normalizeMethod, spanName } from '../semconv/http.js';
+import { clientRequestAttributes, errorType, normalizeMethod, spanName } from '../semconv/http.js';
+import type { ClientMetricSource } from '../metrics/http-metrics.js';
+import { endClientSpan } from './client-finish.js';
 import { disableEmitHooks, enableEmitHooks, track, type EmitterRecord } from './emit-hooks.js';
 import { unwrap, wrap } from './patch.js';
 import { reportInternal } from './report.js';
@@ -17,14 +19,17 @@ import type { AgentServices, Instrumentation } from './types.js';
 
 let services: AgentServices | undefined;
 
-class ClientExchange implements EmitterRecord {
+class ClientExchange implements EmitterRecord, ClientMetricSource {
   ended = false;
-  status: number | undefined;
+  status: number | undefined = undefined;
+  errorType: string | undefined = undefined;
   constructor(
     /** The caller's context: response callbacks run where the request was made. */
     readonly ctx: Context,
     readonly span: Span,
     readonly method: string,
+    readonly serverAddress: string,
+    readonly serverPort: number,
     readonly startTime: number,
   ) {}
 
@@ -42,22 +47,11 @@ class ClientExchange implements EmitterRecord {
   }
 }
 
-/** The one place a client span ends. */
+/** The one place a client span ends, and where its duration is recorded. */
 function finishClient(ex: ClientExchange, error: string | undefined): void {
   if (ex.ended) return;
   ex.ended = true;
-  const span = ex.span;
-  if (!(span instanceof RecordingSpan)) return;
-  const status = ex.status;
-  if (status !== undefined) {
-    span.attributes['http.response.status_code'] = status;
-    if (error === undefined && clientStatusIsError(status)) error = String(status);
-  }
-  if (error !== undefined) {
-    span.attributes['error.type'] = error;
-    span.setStatus({ code: SpanStatusCode.ERROR });
-  }
-  span.end();
+  endClientSpan(ex, error, services?.metrics);
 }
 
 type RequestArgs = unknown[];
@@ -146,7 +140,7 @@ function prepare(args: RequestArgs, defaultProtocol: 'http:' | 'https:', parent:
   } else {
     newArgs[optionsIndex] = { ...options, headers: merged };
   }
-  return { args: newArgs, exchange: new ClientExchange(parent, span, method, startTime) };
+  return { args: newArgs, exchange: new ClientExchange(parent, span, method, hostname, port, startTime) };
 }
 
 const headerSetter = {

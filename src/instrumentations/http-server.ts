@@ -9,6 +9,7 @@ import { runWith } from '../telemetry/context.js';
 import { now } from '../telemetry/clock.js';
 import { RecordingSpan } from '../telemetry/span.js';
 import { errorType, normalizeMethod, serverRequestAttributes, serverStatusIsError, spanName } from '../semconv/http.js';
+import type { ServerMetricSource } from '../metrics/http-metrics.js';
 import { disableEmitHooks, enableEmitHooks, track, type EmitterRecord } from './emit-hooks.js';
 import { unwrap, wrap } from './patch.js';
 import { reportInternal } from './report.js';
@@ -21,38 +22,65 @@ const HANDOFF_EVENTS = new Set<string | symbol>(['upgrade', 'connect']);
 
 let services: AgentServices | undefined;
 
-class ServerExchange implements EmitterRecord {
+class ServerExchange implements EmitterRecord, ServerMetricSource {
   ended = false;
+  status: number | undefined = undefined;
+  errorType: string | undefined = undefined;
+  ctx: Context = ROOT_CONTEXT;
   constructor(
-    readonly ctx: Context,
     readonly span: Span,
     readonly method: string,
+    readonly scheme: 'http' | 'https',
+    readonly protocolVersion: string,
+    public route: string | undefined,
     readonly startTime: number,
+    /** Content-Length of the request, or -1 when unknown. */
+    readonly requestBytes: number,
   ) {}
 
   onEvent(emitter: object, event: string | symbol): void {
     if (this.ended || !(emitter instanceof http.ServerResponse)) return;
-    if (event === 'finish') finish(this, emitter.statusCode, undefined);
+    if (event === 'finish') finish(this, emitter.statusCode, undefined, emitter);
     // 'close' before 'finish': the client went away or the response was destroyed midway.
     else if (event === 'close' && !emitter.writableFinished) finish(this, emitter.headersSent ? emitter.statusCode : undefined, 'aborted');
   }
 }
 
-/** The one place a server span ends. */
-function finish(ex: ServerExchange, status: number | undefined, error: string | undefined): void {
+/** The one place a server span ends, and where its duration is recorded, with the same status. */
+function finish(ex: ServerExchange, status: number | undefined, error: string | undefined, res?: http.ServerResponse): void {
   if (ex.ended) return;
   ex.ended = true;
+  const end = now();
+  if (status !== undefined && error === undefined && serverStatusIsError(status)) error = String(status);
   const span = ex.span;
-  if (!(span instanceof RecordingSpan)) return;
-  if (status !== undefined) {
-    span.attributes['http.response.status_code'] = status;
-    if (error === undefined && serverStatusIsError(status)) error = String(status);
+  const recording = span instanceof RecordingSpan;
+  if (recording) {
+    if (status !== undefined) span.attributes['http.response.status_code'] = status;
+    if (error !== undefined) {
+      // A handler exception recorded earlier names the error better than the status does.
+      span.attributes['error.type'] ??= error;
+      span.setStatus({ code: SpanStatusCode.ERROR });
+    }
+    span.end(end);
   }
-  if (error !== undefined) {
-    span.attributes['error.type'] ??= error;
-    span.setStatus({ code: SpanStatusCode.ERROR });
+  const metrics = services?.metrics;
+  if (metrics !== undefined) {
+    ex.status = status;
+    ex.errorType = recording ? (span.attributes['error.type'] as string | undefined) : error;
+    metrics.serverFinished(
+      ex,
+      (end - ex.startTime) / 1000,
+      ex.requestBytes,
+      res === undefined ? -1 : contentLength(res.getHeader('content-length')),
+      recording ? span.traceId : undefined,
+      recording ? span.spanId : undefined,
+    );
   }
-  span.end();
+}
+
+function contentLength(v: unknown): number {
+  const n = typeof v === 'number' ? v : typeof v === 'string' ? Number(v) : NaN;
+  return Number.isInteger(n) && n >= 0 ? n : -1;
 }
 
 function startExchange(server: object, req: http.IncomingMessage, scheme: 'http' | 'https'): ServerExchange | undefined {
@@ -60,13 +88,15 @@ function startExchange(server: object, req: http.IncomingMessage, scheme: 'http'
   if (s === undefined || s.ownServers.has(server)) return undefined;
   const url = req.url ?? '/';
   const q = url.indexOf('?');
-  if (s.isIgnoredPath(q < 0 ? url : url.slice(0, q))) return undefined;
+  const path = q < 0 ? url : url.slice(0, q);
+  if (s.isIgnoredPath(path)) return undefined;
   const startTime = now();
   const method = normalizeMethod(req.method);
+  const route = s.routeOf(path);
   // A request starts from what its headers say, never from whatever context the connection
   // happened to be opened in.
   const parent = s.propagator.extract(ROOT_CONTEXT, req.headers, headerGetter);
-  const span = s.tracer.start(spanName(method, undefined), SpanKind.SERVER, parent, undefined, startTime);
+  const span = s.tracer.start(spanName(method, route), SpanKind.SERVER, parent, undefined, startTime);
   if (span instanceof RecordingSpan) {
     const socket = req.socket;
     span.attributes = serverRequestAttributes(
@@ -82,8 +112,12 @@ function startExchange(server: object, req: http.IncomingMessage, scheme: 'http'
       method,
       scheme,
     );
+    if (route !== undefined) span.attributes['http.route'] = route;
   }
-  return new ServerExchange(trace.setSpan(parent, span), span, method, startTime);
+  const ex = new ServerExchange(span, method, scheme, req.httpVersion, route, startTime, contentLength(req.headers['content-length']));
+  ex.ctx = trace.setSpan(parent, span);
+  s.metrics?.serverStarted(ex);
+  return ex;
 }
 
 const headerGetter = {

@@ -2,6 +2,7 @@
 import type { TextMapPropagator } from '@opentelemetry/api';
 import type { PeriscopeConfig } from '../config.js';
 import type { PeriscopeTracer } from '../telemetry/tracer.js';
+import type { HttpMetrics } from '../metrics/http-metrics.js';
 
 export interface AgentServices {
   readonly config: PeriscopeConfig;
@@ -9,6 +10,10 @@ export interface AgentServices {
   readonly propagator: TextMapPropagator;
   /** True when a server request path matches PERISCOPE_IGNORE_PATHS. */
   readonly isIgnoredPath: (path: string) => boolean;
+  /** PERISCOPE_ROUTES: the route template a plain node:http path matches, if any. */
+  readonly routeOf: (path: string) => string | undefined;
+  /** Undefined when OTEL_METRICS_EXPORTER=none. */
+  readonly metrics: HttpMetrics | undefined;
   /** Servers periscope itself runs (metrics endpoint): never traced. */
   readonly ownServers: WeakSet<object>;
 }

@@ -1,0 +1,58 @@
+// The metrics listener: its own port, so scraping never touches the app's routes. It is
+// unref'd (it never keeps the process alive), registered as ours (never traced or measured),
+// and a port already in use costs one warning, never the app.
+import http from 'node:http';
+import { W } from '../warnings.js';
+import { debug, warnOnce } from '../diag.js';
+import { reportInternal } from '../instrumentations/report.js';
+import { negotiate, render, OPENMETRICS_CONTENT_TYPE, TEXT_CONTENT_TYPE } from './exposition.js';
+import type { Family } from './types.js';
+
+export interface EndpointOptions {
+  readonly host: string;
+  readonly port: number;
+  readonly path: string;
+  readonly collect: () => Promise<Family[]>;
+  readonly ownServers: WeakSet<object>;
+}
+
+export function startMetricsEndpoint(opts: EndpointOptions): http.Server {
+  const server = http.createServer((req, res) => {
+    const path = (req.url ?? '/').split('?')[0];
+    if (path !== opts.path) {
+      res.writeHead(404, { 'content-type': 'text/plain' }).end(`metrics are at ${opts.path}\n`);
+      return;
+    }
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      res.writeHead(405, { allow: 'GET, HEAD' }).end();
+      return;
+    }
+    const format = negotiate(req.headers.accept);
+    opts.collect().then(
+      (families) => {
+        const body = render(families, format);
+        res.writeHead(200, { 'content-type': format === 'openmetrics' ? OPENMETRICS_CONTENT_TYPE : TEXT_CONTENT_TYPE });
+        res.end(req.method === 'HEAD' ? undefined : body);
+      },
+      (err: unknown) => {
+        reportInternal('metrics endpoint', err);
+        res.writeHead(500).end();
+      },
+    );
+  });
+  opts.ownServers.add(server);
+  server.on('error', (err: NodeJS.ErrnoException) => {
+    const why = err.code === 'EADDRINUSE' ? 'is already in use' : `cannot be opened (${err.code ?? err.message})`;
+    warnOnce(
+      W.METRICS_PORT,
+      'listen',
+      `metrics port ${opts.host}:${opts.port} ${why}; no metrics endpoint in this process (the app is unaffected). Set OTEL_EXPORTER_PROMETHEUS_PORT to another port, or OTEL_METRICS_EXPORTER=none`,
+    );
+  });
+  server.listen(opts.port, opts.host, () => {
+    const addr = server.address();
+    debug(`metrics endpoint on http://${opts.host}:${typeof addr === 'object' && addr ? addr.port : opts.port}${opts.path}`);
+  });
+  server.unref();
+  return server;
+}

@@ -1,0 +1,105 @@
+// The HTTP metrics of the stable semantic conventions, named as the OTel→Prometheus
+// compatibility rules say (dots → underscores, unit suffix `_seconds`/`_bytes`). Recorded from
+// the instrumentations' finish(), the single point where a span ends, with the same status.
+import { Histogram, UpDownGauge } from './instruments.js';
+import type { Family } from './types.js';
+
+/** What a finished server exchange tells the metrics. */
+export interface ServerMetricSource {
+  readonly method: string;
+  readonly scheme: string;
+  readonly protocolVersion: string;
+  route: string | undefined;
+  status: number | undefined;
+  errorType: string | undefined;
+}
+
+export interface ClientMetricSource {
+  readonly method: string;
+  readonly serverAddress: string;
+  readonly serverPort: number;
+  status: number | undefined;
+  errorType: string | undefined;
+}
+
+const SIZE_BUCKETS = [0, 100, 1_000, 10_000, 100_000, 1_000_000, 10_000_000];
+
+function serverLabels(s: ServerMetricSource): Record<string, string> {
+  const labels: Record<string, string> = { http_request_method: s.method };
+  if (s.status !== undefined) labels.http_response_status_code = String(s.status);
+  if (s.route !== undefined) labels.http_route = s.route;
+  labels.url_scheme = s.scheme;
+  labels.network_protocol_version = s.protocolVersion;
+  if (s.errorType !== undefined) labels.error_type = s.errorType;
+  return labels;
+}
+
+function serverKey(s: ServerMetricSource): string {
+  return `${s.method}\0${s.status ?? ''}\0${s.route ?? ''}\0${s.scheme}\0${s.protocolVersion}\0${s.errorType ?? ''}`;
+}
+
+function activeLabels(s: ServerMetricSource): Record<string, string> {
+  return { http_request_method: s.method, url_scheme: s.scheme };
+}
+
+function clientLabels(c: ClientMetricSource): Record<string, string> {
+  const labels: Record<string, string> = {
+    http_request_method: c.method,
+    server_address: c.serverAddress,
+    server_port: String(c.serverPort),
+  };
+  if (c.status !== undefined) labels.http_response_status_code = String(c.status);
+  if (c.errorType !== undefined) labels.error_type = c.errorType;
+  return labels;
+}
+
+export class HttpMetrics {
+  readonly serverDuration: Histogram;
+  readonly serverActive: UpDownGauge;
+  readonly serverRequestSize: Histogram;
+  readonly serverResponseSize: Histogram;
+  readonly clientDuration: Histogram;
+
+  constructor(buckets: readonly number[], maxSeries: number) {
+    this.serverDuration = new Histogram('http_server_request_duration_seconds', 'Duration of HTTP server requests.', buckets, maxSeries);
+    this.serverActive = new UpDownGauge('http_server_active_requests', 'Number of active HTTP server requests.', maxSeries);
+    this.serverRequestSize = new Histogram('http_server_request_body_size_bytes', 'Size of HTTP server request bodies (when Content-Length is known).', SIZE_BUCKETS, maxSeries);
+    this.serverResponseSize = new Histogram('http_server_response_body_size_bytes', 'Size of HTTP server response bodies (when Content-Length is known).', SIZE_BUCKETS, maxSeries);
+    this.clientDuration = new Histogram('http_client_request_duration_seconds', 'Duration of HTTP client requests.', buckets, maxSeries);
+  }
+
+  serverStarted(s: ServerMetricSource): void {
+    this.serverActive.add(`${s.method}\0${s.scheme}`, activeLabels, s, 1);
+  }
+
+  /** `traceId`/`spanId` only for sampled spans: they become the bucket's exemplar. */
+  serverFinished(s: ServerMetricSource, seconds: number, reqBytes: number, resBytes: number, traceId?: string, spanId?: string): void {
+    this.serverActive.add(`${s.method}\0${s.scheme}`, activeLabels, s, -1);
+    const key = serverKey(s);
+    this.serverDuration.observe(key, serverLabels, s, seconds, traceId, spanId);
+    if (reqBytes >= 0) this.serverRequestSize.observe(key, serverLabels, s, reqBytes);
+    if (resBytes >= 0) this.serverResponseSize.observe(key, serverLabels, s, resBytes);
+  }
+
+  clientFinished(c: ClientMetricSource, seconds: number, traceId?: string, spanId?: string): void {
+    const key = `${c.method}\0${c.serverAddress}\0${c.serverPort}\0${c.status ?? ''}\0${c.errorType ?? ''}`;
+    this.clientDuration.observe(key, clientLabels, c, seconds, traceId, spanId);
+  }
+
+  collect(): Family[] {
+    return [
+      this.serverDuration.collect(),
+      this.serverActive.collect(),
+      this.serverRequestSize.collect(),
+      this.serverResponseSize.collect(),
+      this.clientDuration.collect(),
+    ];
+  }
+
+  /** Per metric: observations folded into the overflow series by the cardinality cap. */
+  overflows(): [string, number][] {
+    return [this.serverDuration, this.serverActive, this.serverRequestSize, this.serverResponseSize, this.clientDuration].map(
+      (m) => [m.name, m.cap.overflowed],
+    );
+  }
+}

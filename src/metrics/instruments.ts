@@ -1,0 +1,138 @@
+// The request-path instruments. prom-client's Histogram hashes and validates its label object on
+// every observe (and again for an exemplar); on a path that runs for every request we instead
+// look a series up by a key string the caller builds once, and keep bucket counts in a typed
+// array. Series are capped per metric: past the cap, new label sets fold into one overflow series.
+import type { Exemplar, Family, Sample } from './types.js';
+
+export const OVERFLOW_LABELS: Readonly<Record<string, string>> = Object.freeze({ otel_metric_overflow: 'true' });
+
+interface MutableExemplar {
+  traceId: string;
+  spanId: string;
+  value: number;
+  time: number;
+}
+
+class HistogramSeries {
+  readonly counts: Float64Array;
+  sum = 0;
+  count = 0;
+  /** Latest sampled observation per bucket; filled lazily, then reused without allocation. */
+  readonly exemplars: (MutableExemplar | undefined)[];
+  constructor(
+    readonly labels: Readonly<Record<string, string>>,
+    buckets: number,
+  ) {
+    this.counts = new Float64Array(buckets + 1);
+    this.exemplars = new Array<MutableExemplar | undefined>(buckets + 1);
+  }
+}
+
+export interface CapStats {
+  /** Observations folded into the overflow series because the cap was reached. */
+  overflowed: number;
+}
+
+export class Histogram {
+  private readonly series = new Map<string, HistogramSeries>();
+  private overflow: HistogramSeries | undefined;
+  readonly cap: CapStats = { overflowed: 0 };
+
+  constructor(
+    readonly name: string,
+    readonly help: string,
+    readonly bounds: readonly number[],
+    private readonly maxSeries: number,
+  ) {}
+
+  /**
+   * `key` identifies the label set (the caller joins the label values); `makeLabels(src)` is only
+   * called the first time a key is seen, so the hot path allocates nothing for known series.
+   */
+  observe<T>(key: string, makeLabels: (src: T) => Record<string, string>, src: T, value: number, traceId?: string, spanId?: string): void {
+    let s = this.series.get(key);
+    if (s === undefined) {
+      if (this.series.size >= this.maxSeries) {
+        this.cap.overflowed++;
+        s = this.overflow ??= new HistogramSeries(OVERFLOW_LABELS, this.bounds.length);
+      } else {
+        s = new HistogramSeries(makeLabels(src), this.bounds.length);
+        this.series.set(key, s);
+      }
+    }
+    const b = this.bounds;
+    let i = 0;
+    while (i < b.length && value > (b[i] as number)) i++;
+    s.counts[i]! += 1;
+    s.sum += value;
+    s.count++;
+    if (traceId !== undefined && spanId !== undefined) {
+      const e = s.exemplars[i];
+      if (e === undefined) s.exemplars[i] = { traceId, spanId, value, time: Date.now() / 1000 };
+      else {
+        e.traceId = traceId;
+        e.spanId = spanId;
+        e.value = value;
+        e.time = Date.now() / 1000;
+      }
+    }
+  }
+
+  seriesCount(): number {
+    return this.series.size + (this.overflow ? 1 : 0);
+  }
+
+  collect(): Family {
+    const samples: Sample[] = [];
+    const all = [...this.series.values()];
+    if (this.overflow) all.push(this.overflow);
+    for (const s of all) {
+      let cumulative = 0;
+      for (let i = 0; i <= this.bounds.length; i++) {
+        cumulative += s.counts[i] as number;
+        const le = i < this.bounds.length ? String(this.bounds[i]) : '+Inf';
+        const e = s.exemplars[i];
+        const exemplar: Exemplar | undefined =
+          e === undefined ? undefined : { labels: { trace_id: e.traceId, span_id: e.spanId }, value: e.value, timestamp: e.time };
+        samples.push({ name: `${this.name}_bucket`, labels: { ...s.labels, le }, value: cumulative, exemplar });
+      }
+      samples.push({ name: `${this.name}_sum`, labels: s.labels, value: s.sum });
+      samples.push({ name: `${this.name}_count`, labels: s.labels, value: s.count });
+    }
+    return { name: this.name, help: this.help, type: 'histogram', samples, aggregator: 'sum' };
+  }
+}
+
+/** An up/down count per label set (active requests). Same key scheme and cap as Histogram. */
+export class UpDownGauge {
+  private readonly series = new Map<string, { labels: Readonly<Record<string, string>>; value: number }>();
+  private readonly overflow = { labels: OVERFLOW_LABELS, value: 0 };
+  readonly cap: CapStats = { overflowed: 0 };
+
+  constructor(
+    readonly name: string,
+    readonly help: string,
+    private readonly maxSeries: number,
+  ) {}
+
+  add<T>(key: string, makeLabels: (src: T) => Record<string, string>, src: T, delta: number): void {
+    let s = this.series.get(key);
+    if (s === undefined) {
+      if (this.series.size >= this.maxSeries) {
+        this.cap.overflowed++;
+        this.overflow.value += delta;
+        return;
+      }
+      s = { labels: makeLabels(src), value: 0 };
+      this.series.set(key, s);
+    }
+    s.value += delta;
+  }
+
+  collect(): Family {
+    const samples: Sample[] = [];
+    for (const s of this.series.values()) samples.push({ name: this.name, labels: s.labels, value: s.value });
+    if (this.overflow.value !== 0) samples.push({ name: this.name, labels: this.overflow.labels, value: this.overflow.value });
+    return { name: this.name, help: this.help, type: 'gauge', samples, aggregator: 'sum' };
+  }
+}
