@@ -280,17 +280,19 @@ export function loadConfig(env: Env = process.env): { config: PeriscopeConfig; w
   let tracesExporters = r.names('OTEL_TRACES_EXPORTER', ['otlp', 'zipkin', 'console', 'none'], DEFAULTS.tracesExporters);
   if (tracesExporters.includes('none')) tracesExporters = [];
 
-  let protoRaw = r.raw('OTEL_EXPORTER_OTLP_TRACES_PROTOCOL') ?? r.raw('OTEL_EXPORTER_OTLP_PROTOCOL');
+  // Warnings name the variable actually read, with the value as the user wrote it.
+  const protoName = r.raw('OTEL_EXPORTER_OTLP_TRACES_PROTOCOL') !== undefined ? 'OTEL_EXPORTER_OTLP_TRACES_PROTOCOL' : 'OTEL_EXPORTER_OTLP_PROTOCOL';
+  const protoRaw = r.raw(protoName);
   let protocol: OtlpProtocol = DEFAULTS.otlpProtocol;
   if (protoRaw !== undefined) {
-    protoRaw = protoRaw.toLowerCase();
-    if (protoRaw === 'http/protobuf' || protoRaw === 'http/json') protocol = protoRaw;
-    else if (protoRaw === 'grpc')
+    const proto = protoRaw.toLowerCase();
+    if (proto === 'http/protobuf' || proto === 'http/json') protocol = proto;
+    else if (proto === 'grpc')
       r.warnings.push({
         code: W.GRPC_UNSUPPORTED,
-        message: 'OTEL_EXPORTER_OTLP_PROTOCOL=grpc is not offered by periscope; using http/protobuf (port 4318)',
+        message: `${protoName}=grpc is not offered by periscope; using http/protobuf (port 4318)`,
       });
-    else r.bad('OTEL_EXPORTER_OTLP_PROTOCOL', protoRaw, DEFAULTS.otlpProtocol);
+    else r.bad(protoName, protoRaw, DEFAULTS.otlpProtocol);
   }
 
   // Per the OTLP exporter spec: the signal-specific endpoint is used as given, the generic one
@@ -315,7 +317,10 @@ export function loadConfig(env: Env = process.env): { config: PeriscopeConfig; w
   let maxQueueSize = r.int('OTEL_BSP_MAX_QUEUE_SIZE', DEFAULTS.bspMaxQueueSize, 1);
   let maxExportBatchSize = r.int('OTEL_BSP_MAX_EXPORT_BATCH_SIZE', DEFAULTS.bspMaxExportBatchSize, 1);
   if (maxExportBatchSize > maxQueueSize) {
-    r.bad('OTEL_BSP_MAX_EXPORT_BATCH_SIZE', String(maxExportBatchSize), String(maxQueueSize), 'larger than OTEL_BSP_MAX_QUEUE_SIZE');
+    // Only a batch size the user set (and that was valid) deserves this warning; the default just
+    // follows a smaller queue.
+    if (Number(r.raw('OTEL_BSP_MAX_EXPORT_BATCH_SIZE')) === maxExportBatchSize)
+      r.bad('OTEL_BSP_MAX_EXPORT_BATCH_SIZE', String(maxExportBatchSize), String(maxQueueSize), 'larger than OTEL_BSP_MAX_QUEUE_SIZE');
     maxExportBatchSize = maxQueueSize;
   }
 

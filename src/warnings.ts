@@ -15,7 +15,7 @@ export const W = {
   EXPORT_FAILED: 'PERISCOPE_W006',
   /** The span queue is full; spans are being dropped. Reported once per episode. */
   QUEUE_FULL: 'PERISCOPE_W007',
-  /** An unknown exporter, propagator, sampler or instrumentation name was configured. */
+  /** An unknown exporter, propagator or instrumentation name in a list was ignored. */
   UNKNOWN_NAME: 'PERISCOPE_W008',
   /** The metrics port is in use or cannot be opened; no endpoint in this process. */
   METRICS_PORT: 'PERISCOPE_W009',

@@ -33,6 +33,8 @@ export function parseHostHeader(host: string | undefined): { address: string; po
 }
 
 function toPort(s: string): number | undefined {
+  // Digits only (RFC 3986 port = *DIGIT): Number() alone would read '0x50', '1e3' and '+80' as ports.
+  if (!/^\d{1,5}$/.test(s)) return undefined;
   const n = Number(s);
   return Number.isInteger(n) && n > 0 && n < 65536 ? n : undefined;
 }

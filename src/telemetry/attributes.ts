@@ -46,7 +46,8 @@ export function mergeAttributes(target: Attributes, source: Attributes, countLim
   for (const key in source) {
     const v = sanitizeValue(source[key], lengthLimit);
     if (v === undefined || key === '') continue;
-    if (!(key in target)) {
+    // hasOwn, not `in`: a key such as 'constructor' is inherited by every object and would slip past the limit.
+    if (!Object.hasOwn(target, key)) {
       if (count >= countLimit) {
         dropped++;
         continue;

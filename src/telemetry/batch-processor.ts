@@ -117,7 +117,9 @@ export class BatchSpanProcessor implements SpanSink {
     });
     let exported: Promise<ExportResult>;
     try {
-      exported = this.exporter.export(batch);
+      // Our exporters never reject, but a rejection here would surface as an unhandled rejection
+      // in the app (the export runs from a timer), so it is turned into a failed result.
+      exported = this.exporter.export(batch).catch((err: unknown) => ({ ok: false, retryable: false, error: String(err) }));
     } catch (err) {
       exported = Promise.resolve({ ok: false, retryable: false, error: String(err) });
     }

@@ -36,6 +36,11 @@ export function findAppPackage(entry: string | undefined): PackageInfo {
 // cgroup v1 lists the container id in /proc/self/cgroup; cgroup v2 hides it there, but the
 // container runtime's mounts (hostname, resolv.conf) in /proc/self/mountinfo still carry it.
 const CONTAINER_ID = /([0-9a-f]{64})/;
+// Only the source path (field 4) of the bind mounts onto /etc/hostname, /etc/hosts and
+// /etc/resolv.conf: the overlay root line carries 64-hex *layer* ids first
+// (upperdir=/var/lib/docker/overlay2/<layer>/diff), and on a Docker host the daemon's own mounts
+// (/var/lib/docker/containers/<id>/mounts/shm) name other containers.
+const RUNTIME_MOUNT = /^\d+ \d+ \d+:\d+ (\S+) \/etc\/(?:hostname|hosts|resolv\.conf) /;
 
 export function detectContainerId(read: (path: string) => string = (p) => readFileSync(p, 'utf8')): string | undefined {
   for (const file of ['/proc/self/cgroup', '/proc/self/mountinfo']) {
@@ -46,8 +51,8 @@ export function detectContainerId(read: (path: string) => string = (p) => readFi
       continue;
     }
     for (const line of text.split('\n')) {
-      if (file.endsWith('mountinfo') && !/\/(containers|docker|sandboxes)\//.test(line)) continue;
-      const m = CONTAINER_ID.exec(line);
+      const source = file.endsWith('mountinfo') ? RUNTIME_MOUNT.exec(line)?.[1] : line;
+      const m = source === undefined ? null : CONTAINER_ID.exec(source);
       if (m?.[1]) return m[1];
     }
   }

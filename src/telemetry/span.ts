@@ -73,7 +73,8 @@ export class RecordingSpan implements Span, FinishedSpan {
     if (this.ended || key === '') return this;
     const v = sanitizeValue(value, this.limits.attributeValueLengthLimit);
     if (v === undefined) return this;
-    if (!(key in this.attributes) && Object.keys(this.attributes).length >= this.limits.attributeCountLimit) {
+    // hasOwn, not `in`: a key such as 'constructor' is inherited by every object and would slip past the limit.
+    if (!Object.hasOwn(this.attributes, key) && Object.keys(this.attributes).length >= this.limits.attributeCountLimit) {
       this.droppedAttributesCount++;
       return this;
     }
