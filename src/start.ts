@@ -112,7 +112,15 @@ export function start(): Agent {
   const flushAll = {
     pending: () => processors.reduce((n, p) => n + p.pending(), 0),
     flush: (ms: number) => Promise.all(processors.map((p) => p.forceFlush(ms))).then(() => undefined),
-    flushSync: (ms: number) => processors.forEach((p) => p.flushSync(ms)),
+    // One deadline for all exporters, not the full bound each.
+    flushSync: (ms: number) => {
+      const deadline = Date.now() + ms;
+      for (const p of processors) {
+        const left = deadline - Date.now();
+        if (left <= 0) break;
+        p.flushSync(left);
+      }
+    },
   };
   const uninstallLifecycle = installLifecycle(flushAll, config.shutdownTimeoutMs);
 

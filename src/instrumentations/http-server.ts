@@ -8,11 +8,12 @@ import { ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type Context, type Span 
 import { runWith } from '../telemetry/context.js';
 import { now } from '../telemetry/clock.js';
 import { RecordingSpan } from '../telemetry/span.js';
-import { errorType, normalizeMethod, serverRequestAttributes, serverStatusIsError, spanName } from '../semconv/http.js';
+import { normalizeMethod, serverRequestAttributes, serverStatusIsError, spanName } from '../semconv/http.js';
 import type { ServerMetricSource } from '../metrics/http-metrics.js';
 import { disableEmitHooks, enableEmitHooks, track, type EmitterRecord } from './emit-hooks.js';
 import { unwrap, wrap } from './patch.js';
 import { reportInternal } from './report.js';
+import { noteThrowFrom } from '../lifecycle.js';
 import type { AgentServices, Instrumentation } from './types.js';
 
 // Events that carry a request: Node emits checkContinue/checkExpectation instead of 'request'
@@ -147,29 +148,20 @@ function serverEmit(scheme: 'http' | 'https') {
         reportInternal('http server', err);
       }
       if (ex === undefined) return Reflect.apply(original, this, arguments);
+      // No catch-and-rethrow: a rethrow would make Node's crash report point at this file
+      // instead of the app's line. A synchronous throw out of a 'request' listener can only end
+      // as an uncaught exception; the crash monitor (lifecycle.ts) records it on this span.
+      let threw = true;
       try {
-        return runWith(ex.ctx, original, this, arguments as unknown as unknown[]);
-      } catch (err) {
-        // The handler threw synchronously: record it, then let it go on exactly as it would have.
-        recordThrow(ex, err);
-        throw err;
+        const result = runWith(ex.ctx, original, this, arguments as unknown as unknown[]);
+        threw = false;
+        return result;
       } finally {
+        if (threw) noteThrowFrom(ex.span);
         // Upgrade/CONNECT: the app now owns the socket; the HTTP exchange is over.
-        if (!isRequest) finish(ex, undefined, undefined);
+        else if (!isRequest) finish(ex, undefined, undefined);
       }
     };
-}
-
-function recordThrow(ex: ServerExchange, err: unknown): void {
-  try {
-    if (ex.span instanceof RecordingSpan && !ex.ended) {
-      ex.span.recordException(err as Error);
-      ex.span.attributes['error.type'] = errorType(err);
-      ex.span.setStatus({ code: SpanStatusCode.ERROR });
-    }
-  } catch (e) {
-    reportInternal('http server', e);
-  }
 }
 
 export const httpServerInstrumentation: Instrumentation = {

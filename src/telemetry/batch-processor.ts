@@ -34,6 +34,8 @@ export class BatchSpanProcessor implements SpanSink {
   private closed = false;
   /** While a flush runs, retries are not waited for: one attempt per batch, within the deadline. */
   private flushing = false;
+  /** The batch being exported, until the collector answers: a process dying meanwhile re-sends it. */
+  private unconfirmed: FinishedSpan[] | undefined;
   readonly stats: ExportStats = { exported: 0, dropped: 0, failed: 0, exportErrors: 0 };
 
   constructor(
@@ -81,7 +83,9 @@ export class BatchSpanProcessor implements SpanSink {
   private async exportAll(): Promise<void> {
     while (this.queue.length > 0) {
       const batch = this.queue.splice(0, this.opts.maxExportBatchSize);
+      this.unconfirmed = batch;
       await this.exportBatch(batch);
+      this.unconfirmed = undefined;
       if (!this.flushing && this.queue.length < this.opts.maxExportBatchSize) return;
     }
   }
@@ -143,10 +147,12 @@ export class BatchSpanProcessor implements SpanSink {
 
   /** Last resort when no asynchronous work can run any more (crash, process.exit). */
   flushSync(timeoutMs: number): void {
-    if (this.queue.length === 0) return;
-    const batch = this.queue;
+    // An export still waiting for its answer dies with the process, so its batch goes again: a
+    // possible duplicate at the collector is better than a lost batch.
+    const batch = this.unconfirmed === undefined ? this.queue : this.unconfirmed.concat(this.queue);
+    this.unconfirmed = undefined;
     this.queue = [];
-    this.exporter.exportSync(batch, timeoutMs);
+    if (batch.length > 0) this.exporter.exportSync(batch, timeoutMs);
   }
 
   async shutdown(timeoutMs: number): Promise<void> {
