@@ -3,7 +3,9 @@
 import { isMainThread } from 'node:worker_threads';
 import { basename } from 'node:path';
 
-const TOOLING = /(?:^|[\\/])(?:npm-cli|npx-cli|npm|npx|yarn|yarnpkg|pnpm|pnpx|corepack)(?:\.c?js|\.mjs)?$/;
+// node-gyp is run by npm/yarn/pnpm to build native addons during an install. Yarn 2+ runs from the
+// project's own copy, .yarn/releases/yarn-<version>.cjs (yarnPath in .yarnrc.yml).
+const TOOLING = /(?:^|[\\/])(?:npm-cli|npx-cli|npm|npx|yarn|yarnpkg|pnpm|pnpx|corepack|node-gyp|yarn-\d[\w.-]*)(?:\.c?js|\.mjs)?$/;
 const TOOLING_DIRS = /[\\/](?:npm|corepack|yarn|pnpm)[\\/](?:bin|dist)[\\/]/;
 
 /** The reason periscope should not run in this process, or undefined to go ahead. */

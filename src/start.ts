@@ -43,6 +43,8 @@ export function start(): Agent {
   const g = globalThis as Global;
   const existing = g[AGENT];
   if (existing !== undefined) {
+    // A second copy of periscope has its own diag state: give it the level before it speaks.
+    setLogLevel(loadConfig(process.env).config.logLevel);
     debug('already started in this process; the second start is a no-op');
     return existing;
   }

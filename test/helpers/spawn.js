@@ -23,7 +23,9 @@ function cleanEnv(extra) {
     if (/^(OTEL_|PERISCOPE_)/.test(key) || key === 'NODE_OPTIONS' || key === 'NODE_TEST_CONTEXT') continue;
     env[key] = value;
   }
-  return { ...env, ...extra };
+  // Fixtures never fight over the default metrics port 9464 nor listen beyond loopback; a test
+  // that cares about the port sets its own.
+  return { OTEL_EXPORTER_PROMETHEUS_HOST: '127.0.0.1', OTEL_EXPORTER_PROMETHEUS_PORT: '0', ...env, ...extra };
 }
 
 export function runFixture(file, { env = {}, args = [], cwd = ROOT, preload = true } = {}) {
