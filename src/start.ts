@@ -18,7 +18,8 @@ import { BatchSpanProcessor, MultiSink } from './telemetry/batch-processor.js';
 import { createExporters } from './telemetry/exporters/index.js';
 import { createPropagator } from './telemetry/propagation/composite.js';
 import { detectOtherAgent } from './other-agents.js';
-import { INSTRUMENTATIONS } from './instrumentations/index.js';
+import { INSTRUMENTATIONS, MODULE_INSTRUMENTATIONS } from './instrumentations/index.js';
+import { installHooks } from './hooks.js';
 import type { AgentServices, Instrumentation } from './instrumentations/types.js';
 import { compileRoutes } from './semconv/routes.js';
 import { HttpMetrics } from './metrics/http-metrics.js';
@@ -26,6 +27,12 @@ import { MetricsRegistry } from './metrics/registry.js';
 import { startMetrics } from './metrics/index.js';
 
 const AGENT = Symbol.for('periscope.agent');
+
+/** Module names the hooks intercept; the ESM preload registers the import loader for exactly these. */
+let hooked: string[] = [];
+export function hookedModules(): readonly string[] {
+  return hooked;
+}
 
 export interface Agent {
   readonly active: boolean;
@@ -102,6 +109,11 @@ export function start(): Agent {
     patched.push(...inst.enable(services));
     enabled.push(inst);
   }
+  const modules = MODULE_INSTRUMENTATIONS.filter((m) => instrumentationEnabled(config, m.name));
+  for (const m of modules) m.setup?.(services);
+  hooked = installHooks(modules);
+  if (hooked.length > 0) patched.push(`module hooks (${hooked.join(', ')})`);
+
   // ESM named imports of builtins (`import { request } from 'node:http'`) are live bindings that
   // only see a patched export after this call.
   syncBuiltinESMExports();
