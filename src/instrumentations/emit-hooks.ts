@@ -21,6 +21,10 @@ export function track(emitter: object, record: EmitterRecord): void {
   records.set(emitter, record);
 }
 
+export function recordOf(emitter: object): EmitterRecord | undefined {
+  return records.get(emitter);
+}
+
 function hookedEmit(original: (...args: unknown[]) => boolean) {
   return function emit(this: object, event: string | symbol) {
     const record = records.get(this);

@@ -8,9 +8,9 @@ import { ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type Context, type Span 
 import { runWith } from '../telemetry/context.js';
 import { now } from '../telemetry/clock.js';
 import { RecordingSpan } from '../telemetry/span.js';
-import { normalizeMethod, serverRequestAttributes, serverStatusIsError, spanName } from '../semconv/http.js';
+import { errorType, normalizeMethod, serverRequestAttributes, serverStatusIsError, spanName } from '../semconv/http.js';
 import type { ServerMetricSource } from '../metrics/http-metrics.js';
-import { disableEmitHooks, enableEmitHooks, track, type EmitterRecord } from './emit-hooks.js';
+import { disableEmitHooks, enableEmitHooks, recordOf, track, type EmitterRecord } from './emit-hooks.js';
 import { unwrap, wrap } from './patch.js';
 import { reportInternal } from './report.js';
 import { noteThrowFrom } from '../lifecycle.js';
@@ -162,6 +162,29 @@ function serverEmit(scheme: 'http' | 'https') {
         else if (!isRequest) finish(ex, undefined, undefined);
       }
     };
+}
+
+/**
+ * For framework instrumentations: the low-cardinality route template a request matched. Names
+ * the span `{method} {route}`, sets http.route, and labels the request's metrics. The last call
+ * wins (nested routers report the full template last).
+ */
+export function setServerRoute(req: object, route: string): void {
+  const ex = recordOf(req);
+  if (!(ex instanceof ServerExchange) || ex.ended) return;
+  ex.route = route;
+  if (ex.span instanceof RecordingSpan) {
+    ex.span.attributes['http.route'] = route;
+    ex.span.updateName(spanName(ex.method, route));
+  }
+}
+
+/** For framework instrumentations: an exception a handler threw (the framework still handles it). */
+export function recordServerError(req: object, err: unknown): void {
+  const ex = recordOf(req);
+  if (!(ex instanceof ServerExchange) || ex.ended || !(ex.span instanceof RecordingSpan)) return;
+  ex.span.recordException(err as Error);
+  ex.span.attributes['error.type'] = errorType(err);
 }
 
 export const httpServerInstrumentation: Instrumentation = {
