@@ -58,6 +58,11 @@ export interface PeriscopeConfig {
   readonly ignorePaths: readonly string[];
   /** PERISCOPE_ROUTES: route templates for plain node:http servers. */
   readonly routes: readonly string[];
+  /** Lowercase query keys whose values are replaced by REDACTED in url.query and url.full. */
+  readonly redactQueryParams: ReadonlySet<string>;
+  /** Lowercase header names recorded as http.request.header.* / http.response.header.*. */
+  readonly captureRequestHeaders: readonly string[];
+  readonly captureResponseHeaders: readonly string[];
   readonly metrics: {
     readonly enabled: boolean;
     readonly host: string;
@@ -65,6 +70,8 @@ export interface PeriscopeConfig {
     readonly path: string;
     readonly buckets: readonly number[];
     readonly maxSeries: number;
+    /** When set, scrapes must send `Authorization: Bearer <token>`. */
+    readonly token: string | undefined;
   };
   readonly workerThreads: boolean;
   /** Upper bound for the flush at exit, SIGTERM/SIGINT and crash. */
@@ -105,6 +112,12 @@ export const DEFAULTS = {
   metricsPath: '/metrics',
   httpBuckets: [0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10],
   metricsMaxSeries: 2_000,
+  // Query keys that carry credentials in the wild: presigned S3/GCS URLs, OAuth, API keys.
+  redactQueryParams: [
+    'sig', 'signature', 'x-amz-signature', 'x-amz-credential', 'x-amz-security-token', 'x-goog-signature',
+    'x-goog-credential', 'awsaccesskeyid', 'token', 'access_token', 'refresh_token', 'id_token', 'code',
+    'password', 'passwd', 'secret', 'client_secret', 'api_key', 'apikey', 'key',
+  ],
 };
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -364,6 +377,13 @@ export function loadConfig(env: Env = process.env): { config: PeriscopeConfig; w
     },
     ignorePaths: r.list('PERISCOPE_IGNORE_PATHS') ?? [],
     routes: r.list('PERISCOPE_ROUTES') ?? [],
+    redactQueryParams: new Set(
+      r.raw('PERISCOPE_REDACT_QUERY_PARAMS')?.toLowerCase() === 'none'
+        ? []
+        : (r.list('PERISCOPE_REDACT_QUERY_PARAMS') ?? DEFAULTS.redactQueryParams).map((k) => k.toLowerCase()),
+    ),
+    captureRequestHeaders: (r.list('PERISCOPE_CAPTURE_REQUEST_HEADERS') ?? []).map((h) => h.toLowerCase()),
+    captureResponseHeaders: (r.list('PERISCOPE_CAPTURE_RESPONSE_HEADERS') ?? []).map((h) => h.toLowerCase()),
     metrics: {
       enabled: r.oneOf('OTEL_METRICS_EXPORTER', ['prometheus', 'none'], DEFAULTS.metricsExporter) === 'prometheus',
       host: r.raw('OTEL_EXPORTER_PROMETHEUS_HOST') ?? DEFAULTS.prometheusHost,
@@ -371,6 +391,7 @@ export function loadConfig(env: Env = process.env): { config: PeriscopeConfig; w
       path: r.path('PERISCOPE_METRICS_PATH', DEFAULTS.metricsPath),
       buckets: r.numbers('PERISCOPE_HTTP_BUCKETS', DEFAULTS.httpBuckets),
       maxSeries: r.int('PERISCOPE_METRICS_MAX_SERIES', DEFAULTS.metricsMaxSeries, 1),
+      token: r.raw('PERISCOPE_METRICS_TOKEN'),
     },
     workerThreads: r.bool('PERISCOPE_WORKER_THREADS', false),
     shutdownTimeoutMs: r.int('PERISCOPE_SHUTDOWN_TIMEOUT', DEFAULTS.shutdownTimeoutMs, 1),

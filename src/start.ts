@@ -166,6 +166,7 @@ function redactForLog(key: string, value: unknown): unknown {
   if (key === 'headers' && value !== null && typeof value === 'object') {
     return Object.fromEntries(Object.keys(value).map((k) => [k, '<redacted>']));
   }
+  if (value instanceof Set) return [...(value as Set<unknown>)];
   return value === Infinity ? 'Infinity' : value;
 }
 

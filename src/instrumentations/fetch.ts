@@ -78,6 +78,7 @@ function onCreate(message: unknown): void {
         { method, protocol: url.protocol, hostname, port, path: request.path, hasCredentials: false },
         method,
         originalMethod,
+        s.config.redactQueryParams,
       );
     }
     const injected: Record<string, string> = {};

@@ -12,6 +12,7 @@ import { isTracingSuppressed } from '../telemetry/suppress.js';
 import { clientRequestAttributes, errorType, normalizeMethod, spanName } from '../semconv/http.js';
 import type { ClientMetricSource } from '../metrics/http-metrics.js';
 import { endClientSpan } from './client-finish.js';
+import { headerAttributes } from '../semconv/redact.js';
 import { disableEmitHooks, enableEmitHooks, track, type EmitterRecord } from './emit-hooks.js';
 import { unwrap, wrap } from './patch.js';
 import { reportInternal } from './report.js';
@@ -39,6 +40,11 @@ class ClientExchange implements EmitterRecord, ClientMetricSource {
       if (event === 'response' && arg instanceof http.IncomingMessage) {
         this.status = arg.statusCode;
         track(arg, this);
+        const wanted = services?.config.captureResponseHeaders;
+        if (wanted !== undefined && wanted.length > 0 && this.span instanceof RecordingSpan) {
+          const res = arg;
+          headerAttributes('http.response.header.', wanted, (h) => res.headers[h], this.span.attributes);
+        }
       } else if (event === 'error') finishClient(this, errorType(arg));
       else if (event === 'close') finishClient(this, this.status === undefined ? 'aborted' : undefined);
     } else if (event === 'end') finishClient(this, undefined);
@@ -120,7 +126,14 @@ function prepare(args: RequestArgs, defaultProtocol: 'http:' | 'https:', parent:
       { method, protocol, hostname, port, path, hasCredentials: Boolean(options?.auth || url?.username || url?.password) },
       method,
       originalMethod,
+      s.config.redactQueryParams,
     );
+    const wanted = s.config.captureRequestHeaders;
+    if (wanted.length > 0 && headers) {
+      const h = headers as Record<string, unknown>;
+      const lower = new Map(Object.keys(h).map((k) => [k.toLowerCase(), h[k]]));
+      headerAttributes('http.request.header.', wanted, (name) => lower.get(name) as string | string[] | undefined, span.attributes);
+    }
   }
 
   const injected: Record<string, string> = {};

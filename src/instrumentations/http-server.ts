@@ -10,6 +10,7 @@ import { now } from '../telemetry/clock.js';
 import { RecordingSpan } from '../telemetry/span.js';
 import { errorType, normalizeMethod, serverRequestAttributes, serverStatusIsError, spanName } from '../semconv/http.js';
 import type { ServerMetricSource } from '../metrics/http-metrics.js';
+import { headerAttributes } from '../semconv/redact.js';
 import { disableEmitHooks, enableEmitHooks, recordOf, track, type EmitterRecord } from './emit-hooks.js';
 import { unwrap, wrap } from './patch.js';
 import { reportInternal } from './report.js';
@@ -57,6 +58,10 @@ function finish(ex: ServerExchange, status: number | undefined, error: string | 
   const recording = span instanceof RecordingSpan;
   if (recording) {
     if (status !== undefined) span.attributes['http.response.status_code'] = status;
+    const wanted = services?.config.captureResponseHeaders;
+    if (res !== undefined && wanted !== undefined && wanted.length > 0) {
+      headerAttributes('http.response.header.', wanted, (h) => res.getHeader(h), span.attributes);
+    }
     if (error !== undefined) {
       // A handler exception recorded earlier names the error better than the status does.
       span.attributes['error.type'] ??= error;
@@ -112,8 +117,11 @@ function startExchange(server: object, req: http.IncomingMessage, scheme: 'http'
       },
       method,
       scheme,
+      s.config.redactQueryParams,
     );
     if (route !== undefined) span.attributes['http.route'] = route;
+    const wanted = s.config.captureRequestHeaders;
+    if (wanted.length > 0) headerAttributes('http.request.header.', wanted, (h) => req.headers[h], span.attributes);
   }
   const ex = new ServerExchange(span, method, scheme, req.httpVersion, route, startTime, contentLength(req.headers['content-length']));
   ex.ctx = trace.setSpan(parent, span);

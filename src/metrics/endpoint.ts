@@ -2,6 +2,7 @@
 // unref'd (it never keeps the process alive), registered as ours (never traced or measured),
 // and a port already in use costs one warning, never the app.
 import http from 'node:http';
+import { timingSafeEqual } from 'node:crypto';
 import { W } from '../warnings.js';
 import { debug, warnOnce } from '../diag.js';
 import { reportInternal } from '../instrumentations/report.js';
@@ -14,9 +15,18 @@ export interface EndpointOptions {
   readonly path: string;
   readonly collect: () => Promise<Family[]>;
   readonly ownServers: WeakSet<object>;
+  readonly token: string | undefined;
+}
+
+// Constant-time comparison, so the token cannot be guessed byte by byte from response times.
+function tokenMatches(header: string | undefined, expected: Buffer): boolean {
+  if (header === undefined || !header.startsWith('Bearer ')) return false;
+  const given = Buffer.from(header.slice(7).trim());
+  return given.length === expected.length && timingSafeEqual(given, expected);
 }
 
 export function startMetricsEndpoint(opts: EndpointOptions): http.Server {
+  const expected = opts.token === undefined ? undefined : Buffer.from(opts.token);
   const server = http.createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0];
     if (path !== opts.path) {
@@ -25,6 +35,10 @@ export function startMetricsEndpoint(opts: EndpointOptions): http.Server {
     }
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       res.writeHead(405, { allow: 'GET, HEAD' }).end();
+      return;
+    }
+    if (expected !== undefined && !tokenMatches(req.headers.authorization, expected)) {
+      res.writeHead(401, { 'www-authenticate': 'Bearer realm="metrics"' }).end();
       return;
     }
     const format = negotiate(req.headers.accept);

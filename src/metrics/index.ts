@@ -23,6 +23,6 @@ export function startMetrics(config: PeriscopeConfig, registry: MetricsRegistry,
     debug('cluster worker: metrics are served by the primary');
     return;
   }
-  const { host, port, path } = config.metrics;
-  startMetricsEndpoint({ host, port, path, ownServers, collect: () => collectFromWorkers(registry) });
+  const { host, port, path, token } = config.metrics;
+  startMetricsEndpoint({ host, port, path, token, ownServers, collect: () => collectFromWorkers(registry) });
 }

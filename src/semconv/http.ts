@@ -2,6 +2,9 @@
 // dual emission). Request in, attributes out: unit tests call these without sockets.
 import type { Attributes } from '@opentelemetry/api';
 import type { IncomingHttpHeaders } from 'node:http';
+import { redactQuery, redactUrlQuery } from './redact.js';
+
+const NO_KEYS: ReadonlySet<string> = new Set();
 
 // The semconv's default set of known methods; anything else is reported as _OTHER so an
 // attacker cannot mint span names or metric labels.
@@ -50,7 +53,12 @@ export interface ServerRequestInfo {
 }
 
 /** Attributes known when a server request arrives. `method` is the normalized method. */
-export function serverRequestAttributes(req: ServerRequestInfo, method: string, scheme: 'http' | 'https'): Attributes {
+export function serverRequestAttributes(
+  req: ServerRequestInfo,
+  method: string,
+  scheme: 'http' | 'https',
+  redactKeys: ReadonlySet<string> = NO_KEYS,
+): Attributes {
   const attrs: Attributes = {
     'http.request.method': method,
     'url.scheme': scheme,
@@ -60,7 +68,7 @@ export function serverRequestAttributes(req: ServerRequestInfo, method: string, 
   const target = req.url ?? '/';
   const q = target.indexOf('?');
   attrs['url.path'] = q < 0 ? target : target.slice(0, q);
-  if (q >= 0) attrs['url.query'] = target.slice(q + 1);
+  if (q >= 0) attrs['url.query'] = redactQuery(target.slice(q + 1), redactKeys);
   const host = parseHostHeader(req.headers.host);
   if (host !== undefined) {
     attrs['server.address'] = host.address;
@@ -98,7 +106,12 @@ export interface ClientRequestInfo {
 }
 
 /** Attributes known when an outgoing request starts. `method` is the normalized method. */
-export function clientRequestAttributes(info: ClientRequestInfo, method: string, originalMethod: string): Attributes {
+export function clientRequestAttributes(
+  info: ClientRequestInfo,
+  method: string,
+  originalMethod: string,
+  redactKeys: ReadonlySet<string> = NO_KEYS,
+): Attributes {
   const host = info.hostname.includes(':') ? `[${info.hostname}]` : info.hostname;
   const defaultPort = info.protocol === 'https:' ? 443 : 80;
   const auth = info.hasCredentials ? 'REDACTED:REDACTED@' : '';
@@ -106,7 +119,7 @@ export function clientRequestAttributes(info: ClientRequestInfo, method: string,
     'http.request.method': method,
     'server.address': info.hostname,
     'server.port': info.port,
-    'url.full': `${info.protocol}//${auth}${host}${info.port === defaultPort ? '' : `:${info.port}`}${info.path}`,
+    'url.full': `${info.protocol}//${auth}${host}${info.port === defaultPort ? '' : `:${info.port}`}${redactUrlQuery(info.path, redactKeys)}`,
   };
   if (method === '_OTHER') attrs['http.request.method_original'] = originalMethod;
   return attrs;

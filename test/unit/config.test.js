@@ -47,7 +47,10 @@ describe('defaults', () => {
       instrumentations: { enabled: undefined, disabled: [] },
       ignorePaths: [],
       routes: [],
-      metrics: { enabled: true, host: '0.0.0.0', port: 9464, path: '/metrics', buckets: DEFAULTS.httpBuckets, maxSeries: 2_000 },
+      redactQueryParams: new Set(DEFAULTS.redactQueryParams),
+      captureRequestHeaders: [],
+      captureResponseHeaders: [],
+      metrics: { enabled: true, host: '0.0.0.0', port: 9464, path: '/metrics', buckets: DEFAULTS.httpBuckets, maxSeries: 2_000, token: undefined },
       workerThreads: false,
       shutdownTimeoutMs: 2_000,
     });
