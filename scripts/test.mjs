@@ -1,7 +1,7 @@
 // The `npm test` runner: one `node --test` run, on this machine's Node, over every suite that can run here,
 // then a line naming each suite that could not run and why.
 //
-//   node scripts/test.mjs [--suite unit|integration|prometheus|all] [--node <path>] [--reporter <name>]
+//   node scripts/test.mjs [--suite unit|integration|resilience|prometheus|all] [--node <path>] [--reporter <name>]
 //
 // --node <path> runs the integration suite only, with PERISCOPE_TEST_NODE=<path>: the runner stays on this Node,
 // the fixture apps it spawns run on <path> (scripts/test-all.sh does this for each version in the matrix).
@@ -11,8 +11,8 @@ import { delimiter, join, relative, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { NODE_MATRIX, ROOT, installedVersions, nodeBinary } from './node-matrix.mjs';
 
-const SUITES = ['unit', 'integration', 'prometheus'];
-const USAGE = 'usage: node scripts/test.mjs [--suite unit|integration|prometheus|all] [--node <path>] [--reporter <name>]';
+const SUITES = ['unit', 'integration', 'resilience', 'prometheus'];
+const USAGE = 'usage: node scripts/test.mjs [--suite unit|integration|resilience|prometheus|all] [--node <path>] [--reporter <name>]';
 
 function fail(msg, code = 2) {
   process.stderr.write(`test: ${msg}\n`);
