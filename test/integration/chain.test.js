@@ -62,3 +62,12 @@ test('puts both services of a request in one trace with correct parents', async 
     assert.equal(seen.baggage, 'tenant=acme');
   }
 });
+
+test("never traces periscope's own export traffic", async () => {
+  await httpGet(`${frontend}/checkout?item=desk`);
+  const spans = await receiver.waitForSpans((all) => all.some((s) => attrs(s)['url.query'] === 'item=desk'));
+  // Several export requests reached the receiver; none of them became a span.
+  assert.ok(receiver.requests.filter((r) => r.path === '/v1/traces').length >= 2);
+  assert.ok(!spans.some((s) => String(attrs(s)['url.full'] ?? '').includes('/v1/traces')));
+  assert.ok(!spans.some((s) => attrs(s)['url.path'] === '/v1/traces'));
+});
