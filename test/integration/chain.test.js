@@ -32,7 +32,10 @@ test('puts both services of a request in one trace with correct parents', async 
   const body = JSON.parse(res.body);
   assert.deepEqual([body.stock, body.price], [7, 42]);
 
-  const spans = await receiver.waitForSpans((all) => all.filter((s) => s.resource['service.name'] === 'backend').length >= 2);
+  // The frontend's server span ends last, possibly in a later export batch: wait for all five.
+  const spans = await receiver.waitForSpans(
+    (all) => all.filter((s) => s.resource['service.name'] === 'backend').length >= 2 && all.filter((s) => s.resource['service.name'] === 'frontend').length >= 3,
+  );
   const root = spans.find((s) => s.kind === SERVER && s.resource['service.name'] === 'frontend');
   assert.ok(root, 'frontend server span');
   assert.equal(root.parentSpanId, undefined);
