@@ -92,7 +92,8 @@ for (const style of STYLES) {
       assert.equal(res.status, 200);
       assert.equal(res.headers['x-context-kept'], 'true');
       const seen = JSON.parse(res.body);
-      const spans = await receiver.waitForSpans(() => spansOf().some((s) => attrs(s)['url.path'] === '/echo-headers'));
+      // The outer server span ends last: wait until the whole exchange has arrived.
+      const spans = await receiver.waitForSpans(() => spansOf().some((s) => attrs(s)['url.path'] === '/call'));
       const outer = spans.find((s) => s.kind === SERVER && attrs(s)['url.path'] === '/call' && s.resource['service.name'] === service);
       const client = spans.find((s) => s.kind === CLIENT && s.parentSpanId === outer.spanId);
       const inner = spans.find((s) => s.kind === SERVER && s.parentSpanId === client.spanId);
@@ -111,7 +112,8 @@ for (const style of STYLES) {
       const res = await get(style.scheme, port, `/get?url=${encodeURIComponent(target)}`);
       assert.equal(res.body, 'hello');
       assert.equal(res.headers['x-context-kept'], 'true');
-      const spans = await receiver.waitForSpans(() => spansOf().some((s) => attrs(s)['url.query'] === 'via=get'));
+      await receiver.waitForSpans(() => spansOf().some((s) => attrs(s)['url.path'] === '/get'));
+      const spans = receiver.spans();
       const inner = spansOf().find((s) => attrs(s)['url.query'] === 'via=get');
       const client = spans.find((s) => s.spanId === inner.parentSpanId);
       assert.equal(client.kind, CLIENT);
@@ -123,7 +125,8 @@ for (const style of STYLES) {
         const target = `http://127.0.0.1:${port}/echo-headers?via=fetch`;
         const res = await get(style.scheme, port, `/fetch?url=${encodeURIComponent(target)}`);
         const seen = JSON.parse(res.body);
-        const spans = await receiver.waitForSpans(() => spansOf().some((s) => attrs(s)['url.query'] === 'via=fetch'));
+        await receiver.waitForSpans(() => spansOf().some((s) => attrs(s)['url.path'] === '/fetch'));
+        const spans = receiver.spans();
         const inner = spansOf().find((s) => attrs(s)['url.query'] === 'via=fetch');
         const client = spans.find((s) => s.spanId === inner.parentSpanId);
         const outer = spans.find((s) => s.spanId === client.parentSpanId);
