@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # `npm run test:all`, and what CI runs: installs what every suite needs, runs `npm test` on this machine's Node,
-# then the integration suite once per Node version in the matrix (scripts/node-matrix.mjs), and ends with one
+# then the integration and frameworks suites once per Node version in the matrix (scripts/node-matrix.mjs), and ends with one
 # summary line counting those runs: `all: N passed, M failed`. A failed run does not stop the ones after it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -15,18 +15,30 @@ else
   say "# node_modules is up to date with package-lock.json; skipping npm ci"
 fi
 
-# The Prometheus suite checks our /metrics output with the real promtool and a real scrape.
+# The frameworks suite runs the real frameworks: one folder per major version, each with its own lockfile.
+# --prefer-offline: after the first run the npm cache has them all.
+for dir in fixtures/frameworks/*/; do
+  dir="${dir%/}"
+  [[ -f "$dir/package-lock.json" ]] || continue
+  if [[ ! -f "$dir/node_modules/.package-lock.json" || "$dir/package-lock.json" -nt "$dir/node_modules/.package-lock.json" ]]; then
+    say "# npm ci --prefix $dir"
+    npm ci --prefix "$dir" --no-audit --no-fund --prefer-offline || say "# npm ci --prefix $dir failed; the frameworks suite will be reported as skipped"
+  fi
+done
+
+# The Prometheus suite checks our /metrics output with the real promtool and a real scrape; the deploy suite
+# also runs amtool (Debian's prometheus-alertmanager) on deploy/alertmanager.
 if ! compgen -G 'test/prometheus/*.test.js' > /dev/null; then
   : # no Prometheus tests yet, nothing to install
-elif command -v promtool > /dev/null && command -v prometheus > /dev/null; then
+elif command -v promtool > /dev/null && command -v prometheus > /dev/null && command -v amtool > /dev/null; then
   say "# prometheus: $(promtool --version 2>&1 | head -n 1)"
 elif [[ "$(id -u)" != 0 ]]; then
-  say "# not installing prometheus: apt-get needs root (install the Debian package prometheus by hand)"
+  say "# not installing prometheus: apt-get needs root (install the Debian packages prometheus and prometheus-alertmanager by hand)"
 else
-  say "# installing prometheus (Debian package)"
+  say "# installing prometheus and prometheus-alertmanager (Debian packages)"
   # --no-install-recommends: the recommended node-exporter is a daemon we do not need.
-  if ! { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus; }; then
-    say "# prometheus install failed; the prometheus suite will be reported as skipped"
+  if ! { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus prometheus-alertmanager; }; then
+    say "# prometheus install failed; the suites that need it will be reported as skipped"
   fi
 fi
 
@@ -58,7 +70,7 @@ npm test || rc=$?
 record "$machine" "$rc" $((SECONDS - start))
 
 for v in "${versions[@]}"; do
-  name="node ${v} (integration)"
+  name="node ${v} (integration, frameworks)"
   bin=".cache/node/${v}/bin/node"
   say ""
   say "=== ${name} ==="

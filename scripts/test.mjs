@@ -1,18 +1,19 @@
 // The `npm test` runner: one `node --test` run, on this machine's Node, over every suite that can run here,
 // then a line naming each suite that could not run and why.
 //
-//   node scripts/test.mjs [--suite unit|integration|resilience|prometheus|all] [--node <path>] [--reporter <name>]
+//   node scripts/test.mjs [--suite unit|integration|resilience|prometheus|deploy|frameworks|all] [--node <path>] [--reporter <name>]
 //
-// --node <path> runs the integration suite only, with PERISCOPE_TEST_NODE=<path>: the runner stays on this Node,
+// --node <path> runs the integration and frameworks suites only, with PERISCOPE_TEST_NODE=<path>: the runner stays on this Node,
 // the fixture apps it spawns run on <path> (scripts/test-all.sh does this for each version in the matrix).
 import { spawn, spawnSync } from 'node:child_process';
-import { accessSync, constants, existsSync, readdirSync } from 'node:fs';
+import { accessSync, constants, existsSync, readFileSync, readdirSync } from 'node:fs';
 import { delimiter, join, relative, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { NODE_MATRIX, ROOT, installedVersions, nodeBinary } from './node-matrix.mjs';
 
-const SUITES = ['unit', 'integration', 'resilience', 'prometheus'];
-const USAGE = 'usage: node scripts/test.mjs [--suite unit|integration|resilience|prometheus|all] [--node <path>] [--reporter <name>]';
+const SUITES = ['unit', 'integration', 'resilience', 'prometheus', 'deploy', 'frameworks'];
+const NODE_SUITES = ['integration', 'frameworks']; // the suites --node runs
+const USAGE = 'usage: node scripts/test.mjs [--suite unit|integration|resilience|prometheus|deploy|frameworks|all] [--node <path>] [--reporter <name>]';
 
 function fail(msg, code = 2) {
   process.stderr.write(`test: ${msg}\n`);
@@ -41,6 +42,21 @@ function onPath(cmd) {
   return false;
 }
 
+// A test file may name the commands it needs in a `// needs: promtool amtool` line near its top.
+function needs(file) {
+  const m = /^\/\/ needs: (.+)$/m.exec(readFileSync(join(ROOT, file), 'utf8').slice(0, 500));
+  return m ? m[1].trim().split(/\s+/) : [];
+}
+
+// The frameworks suite needs each fixture folder's own `npm ci` (scripts/test-all.sh runs them).
+function uninstalledFrameworkFixtures() {
+  const dir = join(ROOT, 'fixtures', 'frameworks');
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir)
+    .filter((d) => existsSync(join(dir, d, 'package-lock.json')) && !existsSync(join(dir, d, 'node_modules', '.package-lock.json')))
+    .map((d) => `fixtures/frameworks/${d}`);
+}
+
 function nodeVersion(bin) {
   const r = spawnSync(bin, ['--version'], { encoding: 'utf8', timeout: 30_000 });
   return r.status === 0 ? r.stdout.trim() : null;
@@ -59,8 +75,8 @@ if (opts.help) {
   process.exit(0);
 }
 if (opts.suite !== undefined && opts.suite !== 'all' && !SUITES.includes(opts.suite)) fail(`unknown suite ${opts.suite}\n${USAGE}`);
-if (opts.node !== undefined && opts.suite !== undefined && opts.suite !== 'integration') {
-  fail(`--node runs the integration suite only; drop --suite ${opts.suite}`);
+if (opts.node !== undefined && opts.suite !== undefined && !NODE_SUITES.includes(opts.suite)) {
+  fail(`--node runs the ${NODE_SUITES.join(' and ')} suites only; drop --suite ${opts.suite}`);
 }
 
 const env = { ...process.env };
@@ -69,10 +85,10 @@ if (opts.node !== undefined) {
   const version = nodeVersion(bin);
   if (!version) fail(`--node ${opts.node}: cannot run ${bin} --version`, 1);
   env.PERISCOPE_TEST_NODE = bin;
-  process.stdout.write(`# integration suite: children run on node ${version} (${bin})\n`);
+  process.stdout.write(`# ${NODE_SUITES.join(' and ')} suites: children run on node ${version} (${bin})\n`);
 }
 
-const wanted = opts.node !== undefined ? ['integration'] : !opts.suite || opts.suite === 'all' ? SUITES : [opts.suite];
+const wanted = opts.node !== undefined ? (opts.suite !== undefined ? [opts.suite] : NODE_SUITES) : !opts.suite || opts.suite === 'all' ? SUITES : [opts.suite];
 const files = [];
 const skipped = [];
 let failed = false;
@@ -86,6 +102,13 @@ for (const suite of wanted) {
     const missing = ['prometheus', 'promtool'].filter((cmd) => !onPath(cmd));
     if (missing.length) {
       skipped.push(`prometheus — ${missing.join(' and ')} not found on PATH (npm run test:all installs it)`);
+      continue;
+    }
+  }
+  if (suite === 'frameworks') {
+    const missing = uninstalledFrameworkFixtures();
+    if (missing.length) {
+      skipped.push(`frameworks — ${missing.join(', ')} not installed (npm run test:all installs them with npm ci --prefix <folder>)`);
       continue;
     }
   }
@@ -104,7 +127,11 @@ for (const suite of wanted) {
         : `node matrix — not part of npm test (npm run test:all runs it; one version: node scripts/test.mjs --node ${relative(ROOT, nodeBinary(have[0]))})`,
     );
   }
-  files.push(...found);
+  for (const file of found) {
+    const missing = needs(file).filter((cmd) => !onPath(cmd));
+    if (missing.length === 0) files.push(file);
+    else skipped.push(`${file.slice('test/'.length)} — ${missing.join(' and ')} not found on PATH (npm run test:all installs them)`);
+  }
 }
 
 let status = 0;

@@ -74,6 +74,13 @@ export interface PeriscopeConfig {
     readonly token: string | undefined;
   };
   readonly workerThreads: boolean;
+  /** Log correlation extras; trace ids in pino/winston/bunyan records need no setting. */
+  readonly logs: {
+    /** PERISCOPE_CONSOLE_CORRELATION: ` trace_id=… span_id=…` after console lines inside a span. */
+    readonly consoleCorrelation: boolean;
+    /** PERISCOPE_ACCESS_LOG: `stdout`, `stderr` or a file path; undefined when off. */
+    readonly accessLog: string | undefined;
+  };
   /** Upper bound for the flush at exit, SIGTERM/SIGINT and crash. */
   readonly shutdownTimeoutMs: number;
 }
@@ -83,7 +90,7 @@ export interface ConfigWarning {
   readonly message: string;
 }
 
-export const INSTRUMENTATION_NAMES = ['http', 'undici'] as const;
+export const INSTRUMENTATION_NAMES = ['http', 'undici', 'pino', 'winston', 'bunyan', 'console', 'express', 'fastify', 'koa', 'nestjs'] as const;
 
 export const DEFAULTS = {
   logLevel: 'warn' as LogLevel,
@@ -394,9 +401,19 @@ export function loadConfig(env: Env = process.env): { config: PeriscopeConfig; w
       token: r.raw('PERISCOPE_METRICS_TOKEN'),
     },
     workerThreads: r.bool('PERISCOPE_WORKER_THREADS', false),
+    logs: { consoleCorrelation: r.bool('PERISCOPE_CONSOLE_CORRELATION', false), accessLog: accessLogOf(r) },
     shutdownTimeoutMs: r.int('PERISCOPE_SHUTDOWN_TIMEOUT', DEFAULTS.shutdownTimeoutMs, 1),
   };
   return { config: deepFreeze(config), warnings: r.warnings };
+}
+
+// `stdout` and `stderr` name the streams (`./stdout` is a file); `none`, `off` and `false` turn it off.
+function accessLogOf(r: Reader): string | undefined {
+  const v = r.raw('PERISCOPE_ACCESS_LOG');
+  if (v === undefined) return undefined;
+  const l = v.toLowerCase();
+  if (l === 'stdout' || l === 'stderr') return l;
+  return l === 'none' || l === 'off' || l === 'false' ? undefined : v;
 }
 
 function portOf(r: Reader): number {

@@ -14,7 +14,10 @@ import type { AgentServices } from './instrumentations/types.js';
 export interface ModuleInstrumentation {
   /** The name used by OTEL_NODE_ENABLED/DISABLED_INSTRUMENTATIONS. */
   readonly name: string;
-  /** Module names to intercept: package names (`express`) or package-relative files (`fastify/lib/route.js`). */
+  /**
+   * Module names to intercept: package names (`express`) or files inside one as require-in-the-middle
+   * names them, without `.js` or a trailing `/index` (`express/lib/router/layer`, `express/lib/router`).
+   */
   readonly modules: readonly string[];
   /**
    * Patch what the module exports; `version` is the package's, when known. Return the exports to
@@ -47,6 +50,8 @@ export function installHooks(table: readonly ModuleInstrumentation[]): string[] 
     }
   }
   const names = [...byModule.keys()];
+  // An instrumentation may only listen on diagnostics channels (fastify): nothing to hook.
+  if (names.length === 0) return [];
   const dispatch = (exports: any, name: string, baseDir: string | undefined | void): any => {
     let result = exports;
     for (const inst of byModule.get(name) ?? []) {

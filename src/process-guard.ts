@@ -1,6 +1,6 @@
 // Where the preload should stay off. NODE_OPTIONS reaches every node process in a container,
 // including package managers that are not the app; and --import runs again in each worker thread.
-import { isMainThread } from 'node:worker_threads';
+import { isMainThread, workerData } from 'node:worker_threads';
 import { basename } from 'node:path';
 
 // node-gyp is run by npm/yarn/pnpm to build native addons during an install. Yarn 2+ runs from the
@@ -8,12 +8,26 @@ import { basename } from 'node:path';
 const TOOLING = /(?:^|[\\/])(?:npm-cli|npx-cli|npm|npx|yarn|yarnpkg|pnpm|pnpx|corepack|node-gyp|yarn-\d[\w.-]*)(?:\.c?js|\.mjs)?$/;
 const TOOLING_DIRS = /[\\/](?:npm|corepack|yarn|pnpm)[\\/](?:bin|dist)[\\/]/;
 
+/**
+ * pino's transports run in a worker started by thread-stream, which inherits the preload. Its
+ * workerData is `{ filename, dataBuf, stateBuf, workerData: { $context: { threadStreamVersion } } }`
+ * (`$context` in recent versions, the two SharedArrayBuffers in all). Tracing it would only trace
+ * the log shipping itself, so periscope stays off there even with PERISCOPE_WORKER_THREADS=true.
+ */
+export function isThreadStreamWorker(data: unknown): boolean {
+  if (data === null || typeof data !== 'object') return false;
+  const d = data as { dataBuf?: unknown; stateBuf?: unknown; workerData?: { $context?: { threadStreamVersion?: unknown } } };
+  if (typeof d.workerData?.$context?.threadStreamVersion === 'string') return true;
+  return typeof SharedArrayBuffer === 'function' && d.dataBuf instanceof SharedArrayBuffer && d.stateBuf instanceof SharedArrayBuffer;
+}
+
 /** The reason periscope should not run in this process, or undefined to go ahead. */
 export function reasonToStayOff(workerThreadsAllowed: boolean, argv: readonly string[] = process.argv): string | undefined {
   const script = argv[1];
   if (script !== undefined && (TOOLING.test(basename(script)) || TOOLING_DIRS.test(script))) {
     return `package-manager process (${basename(script)})`;
   }
+  if (!isMainThread && isThreadStreamWorker(workerData)) return 'pino transport worker (thread-stream)';
   if (!isMainThread && !workerThreadsAllowed) return 'worker thread (set PERISCOPE_WORKER_THREADS=true to trace workers)';
   return undefined;
 }

@@ -19,6 +19,10 @@ export const W = {
   UNKNOWN_NAME: 'PERISCOPE_W008',
   /** The metrics port is in use or cannot be opened; no endpoint in this process. */
   METRICS_PORT: 'PERISCOPE_W009',
+  /** PERISCOPE_ACCESS_LOG cannot be opened or written, or is not keeping up; lines are dropped. */
+  ACCESS_LOG: 'PERISCOPE_W010',
+  /** The entry script is a bundle with a framework inlined, out of the module hooks' reach. */
+  BUNDLED_FRAMEWORK: 'PERISCOPE_W011',
 } as const;
 
 export type WarningCode = (typeof W)[keyof typeof W];

@@ -146,13 +146,16 @@ function prepare(args: RequestArgs, defaultProtocol: 'http:' | 'https:', parent:
   }
   Object.assign(merged, injected);
   const newArgs = args.slice();
-  if (options === undefined) {
-    // (url[, callback]) or (callback-less nothing): insert an options object carrying just our headers.
-    if (url !== undefined) newArgs.splice(1, 0, { headers: merged });
-    else newArgs.splice(0, 0, { headers: merged });
-  } else {
-    newArgs[optionsIndex] = { ...options, headers: merged };
-  }
+  const slot = args[optionsIndex];
+  if (options !== undefined) newArgs[optionsIndex] = { ...options, headers: merged };
+  // Where there are no options, ours must leave every other argument where Node looks for it.
+  // A callback stays after them. https.request reads only a truthy value as options (Node 20–26
+  // lib/https.js) and so drops a callback after (url, undefined, cb) or (null, cb): inserting
+  // keeps that. ClientRequest reads any non-function there as options (Object.assign ignores
+  // undefined, null and numbers), so for http ours take the slot's place, or (123) would turn
+  // 123 into the callback and throw, and (url, undefined, cb) would lose cb.
+  else if (typeof slot === 'function' || (defaultProtocol === 'https:' && !slot)) newArgs.splice(optionsIndex, 0, { headers: merged });
+  else newArgs[optionsIndex] = { headers: merged };
   return { args: newArgs, exchange: new ClientExchange(parent, span, method, hostname, port, startTime) };
 }
 

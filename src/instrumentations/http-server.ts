@@ -8,13 +8,14 @@ import { ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type Context, type Span 
 import { runWith } from '../telemetry/context.js';
 import { now } from '../telemetry/clock.js';
 import { RecordingSpan } from '../telemetry/span.js';
-import { errorType, normalizeMethod, serverRequestAttributes, serverStatusIsError, spanName } from '../semconv/http.js';
+import { errorType, normalizeMethod, serverRequestAttributes, serverStatusIsError, spanName, targetPath } from '../semconv/http.js';
 import type { ServerMetricSource } from '../metrics/http-metrics.js';
 import { headerAttributes } from '../semconv/redact.js';
 import { disableEmitHooks, enableEmitHooks, recordOf, track, type EmitterRecord } from './emit-hooks.js';
 import { unwrap, wrap } from './patch.js';
 import { reportInternal } from './report.js';
 import { noteThrowFrom } from '../lifecycle.js';
+import { accessLog, closeAccessLog, openAccessLog, type AccessStart } from './logs/access-log.js';
 import type { AgentServices, Instrumentation } from './types.js';
 
 // Events that carry a request: Node emits checkContinue/checkExpectation instead of 'request'
@@ -29,6 +30,8 @@ class ServerExchange implements EmitterRecord, ServerMetricSource {
   status: number | undefined = undefined;
   errorType: string | undefined = undefined;
   ctx: Context = ROOT_CONTEXT;
+  /** Path and client for the access log; only while it is on. */
+  access: AccessStart | undefined = undefined;
   constructor(
     readonly span: Span,
     readonly method: string,
@@ -82,6 +85,7 @@ function finish(ex: ServerExchange, status: number | undefined, error: string | 
       recording ? span.spanId : undefined,
     );
   }
+  if (accessLog !== undefined) accessLog.record(ex, status, error, res, end);
 }
 
 function contentLength(v: unknown): number {
@@ -93,8 +97,9 @@ function startExchange(server: object, req: http.IncomingMessage, scheme: 'http'
   const s = services;
   if (s === undefined || s.ownServers.has(server)) return undefined;
   const url = req.url ?? '/';
-  const q = url.indexOf('?');
-  const path = q < 0 ? url : url.slice(0, q);
+  // The path without the query, nor the scheme and host of an absolute-form target, so ignore
+  // paths and routes match `GET http://host/health` as they match `GET /health`.
+  const path = targetPath(url);
   if (s.isIgnoredPath(path)) return undefined;
   const startTime = now();
   const method = normalizeMethod(req.method);
@@ -124,6 +129,7 @@ function startExchange(server: object, req: http.IncomingMessage, scheme: 'http'
     if (wanted.length > 0) headerAttributes('http.request.header.', wanted, (h) => req.headers[h], span.attributes);
   }
   const ex = new ServerExchange(span, method, scheme, req.httpVersion, route, startTime, contentLength(req.headers['content-length']));
+  if (accessLog !== undefined) ex.access = accessLog.begin(req, path);
   ex.ctx = trace.setSpan(parent, span);
   s.metrics?.serverStarted(ex);
   return ex;
@@ -199,6 +205,7 @@ export const httpServerInstrumentation: Instrumentation = {
   name: 'http',
   enable(s) {
     services = s;
+    openAccessLog(s.config.logs.accessLog);
     enableEmitHooks();
     const patched: string[] = [];
     if (wrap(http.Server.prototype, 'emit', serverEmit('http'))) patched.push('http.Server');
@@ -209,6 +216,7 @@ export const httpServerInstrumentation: Instrumentation = {
     unwrap(http.Server.prototype, 'emit');
     unwrap(https.Server.prototype, 'emit');
     disableEmitHooks();
+    closeAccessLog();
     services = undefined;
   },
 };

@@ -42,6 +42,23 @@ function toPort(s: string): number | undefined {
   return Number.isInteger(n) && n > 0 && n < 65536 ? n : undefined;
 }
 
+// An absolute-form request target (`GET http://host:8080/x HTTP/1.1`: what clients send to a
+// proxy, and what an origin server must accept too, RFC 9112 §3.2.2) starts with a scheme and
+// carries the authority itself; only what follows it is the path.
+const ABSOLUTE_FORM = /^[a-zA-Z][a-zA-Z0-9+.-]*:\/\/([^/?#]*)/;
+
+function absoluteForm(target: string): RegExpExecArray | null {
+  return target.charCodeAt(0) === 47 /* / */ ? null : ABSOLUTE_FORM.exec(target);
+}
+
+/** The path of a request target: what precedes `?`, less the scheme and authority of an absolute-form target. */
+export function targetPath(target: string): string {
+  const q = target.indexOf('?');
+  const path = q < 0 ? target : target.slice(0, q);
+  const abs = absoluteForm(path);
+  return abs === null ? path : path.slice(abs[0].length) || '/';
+}
+
 export interface ServerRequestInfo {
   readonly method: string | undefined;
   readonly url: string | undefined;
@@ -67,12 +84,16 @@ export function serverRequestAttributes(
   if (method === '_OTHER' && req.method !== undefined) attrs['http.request.method_original'] = req.method;
   const target = req.url ?? '/';
   const q = target.indexOf('?');
-  attrs['url.path'] = q < 0 ? target : target.slice(0, q);
+  attrs['url.path'] = targetPath(target);
   if (q >= 0) attrs['url.query'] = redactQuery(target.slice(q + 1), redactKeys);
-  const host = parseHostHeader(req.headers.host);
+  // With an absolute-form target the server ignores Host and uses the target's authority
+  // (RFC 9112 §3.2.2), less any userinfo.
+  const abs = absoluteForm(target);
+  const authority = abs === null ? req.headers.host : abs[1]!.slice(abs[1]!.lastIndexOf('@') + 1);
+  const host = parseHostHeader(authority);
   if (host !== undefined) {
     attrs['server.address'] = host.address;
-    const port = host.port ?? (req.headers.host ? (scheme === 'https' ? 443 : 80) : req.localPort);
+    const port = host.port ?? (authority ? (scheme === 'https' ? 443 : 80) : req.localPort);
     if (port !== undefined) attrs['server.port'] = port;
   }
   const forwarded = req.headers['x-forwarded-for'];

@@ -102,7 +102,10 @@ for (const fault of FAULTS) {
         const health = parseExposition((await scrape(metricsPort)).body);
 
         assert.equal(during.errors, 0, 'no request failed');
-        assert.ok(during.p99 < Math.max(50, baseline.p99 * 5), `p99 ${during.p99.toFixed(1)} ms under the fault, ${baseline.p99.toFixed(1)} ms before`);
+        // The median is the steady signal; the p99 bound is generous because other test files
+        // share the two cores. An export blocking the event loop would blow both.
+        assert.ok(during.p50 < Math.max(5, baseline.p50 * 3), `p50 ${during.p50.toFixed(1)} ms under the fault, ${baseline.p50.toFixed(1)} ms before`);
+        assert.ok(during.p99 < Math.max(250, baseline.p99 * 10), `p99 ${during.p99.toFixed(1)} ms under the fault, ${baseline.p99.toFixed(1)} ms before`);
         // The queue (2048 spans) bounds what an outage can hold.
         const heapGrowth = (memory.heapUsed - before.heapUsed) / 1048576;
         assert.ok(heapGrowth < 30, `heap after GC grew ${heapGrowth.toFixed(1)} MB`);

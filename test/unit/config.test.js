@@ -52,6 +52,7 @@ describe('defaults', () => {
       captureResponseHeaders: [],
       metrics: { enabled: true, host: '0.0.0.0', port: 9464, path: '/metrics', buckets: DEFAULTS.httpBuckets, maxSeries: 2_000, token: undefined },
       workerThreads: false,
+      logs: { consoleCorrelation: false, accessLog: undefined },
       shutdownTimeoutMs: 2_000,
     });
   });
@@ -213,7 +214,7 @@ describe('bad values', () => {
     for (const [name, value, path, kept] of [
       ['OTEL_TRACES_EXPORTER', 'otlp,jaeger', 'tracesExporters', ['otlp']],
       ['OTEL_PROPAGATORS', 'xray,tracecontext', 'propagators', ['tracecontext']],
-      ['OTEL_NODE_DISABLED_INSTRUMENTATIONS', 'express,http', 'instrumentations.disabled', ['http']],
+      ['OTEL_NODE_DISABLED_INSTRUMENTATIONS', 'sequelize,http', 'instrumentations.disabled', ['http']],
     ]) {
       const { config, warnings } = load({ [name]: value });
       assert.equal(warnings.length, 1, name);
