@@ -30,9 +30,9 @@ function conclude(): void {
   const names = missed.join(', ');
   warn(
     W.BUNDLED_FRAMEWORK,
-    `${basename(entry)} is a bundle with ${names} inlined; module hooks cannot reach code inside a bundle, so ` +
-      `its routes (http.route) and handler errors are not recorded. Mark ${missed.length > 1 ? 'them' : 'it'} external ` +
-      `(esbuild ${missed.map((n) => `--external:${n}`).join(' ')}; webpack externals) and install ${missed.length > 1 ? 'them' : 'it'} beside the bundle`,
+    `${basename(entry)} is a bundle with ${names} inlined, where no module hook can reach: spans get no route (http.route) ` +
+      `and no handler errors from ${names}. Leave ${names} out of the bundle and install beside it ` +
+      `(esbuild ${missed.map((n) => `--external:${n}`).join(' ')}; webpack externals)`,
   );
 }
 
@@ -43,7 +43,8 @@ function unsubscribe(): void {
 function onFirstRequest(): void {
   if (requested) return;
   requested = true;
-  // Unsubscribing inside a publish skips the next subscriber on some Node 20 releases.
+  // Not during the publish: Node versions that splice the subscriber list in place would skip
+  // the subscriber after this one.
   process.nextTick(unsubscribe);
   if (state === 'read') conclude();
 }
