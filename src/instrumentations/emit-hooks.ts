@@ -3,6 +3,7 @@
 // `emit` on their prototypes runs listeners in the request's context and tells the request's
 // record about lifecycle events — no per-request listeners or closures.
 import http from 'node:http';
+import type { EventEmitter } from 'node:events';
 import type { Context } from '@opentelemetry/api';
 import { runWith } from '../telemetry/context.js';
 import { unwrap, wrap } from './patch.js';
@@ -27,13 +28,19 @@ export function recordOf(emitter: object): EmitterRecord | undefined {
 
 function hookedEmit(original: (...args: unknown[]) => boolean) {
   return function emit(this: object, event: string | symbol) {
-    const record = records.get(this);
+    // A server response is found through its request (`res.req`, set by Node since 15.7):
+    // one WeakMap entry per server exchange instead of two.
+    const record = records.get(this instanceof http.ServerResponse ? (this.req as object) ?? this : this);
     if (record === undefined) return Reflect.apply(original, this, arguments);
     try {
       record.onEvent(this, event, arguments[1]);
     } catch (err) {
       reportInternal('emit hook', err);
     }
+    // Entering a context costs more than the emit itself; with nobody listening there is no
+    // listener to run in it ('error' excepted: unheard, it throws, and the crash monitor looks
+    // for the active span).
+    if (event !== 'error' && (this as EventEmitter).listenerCount(event) === 0) return Reflect.apply(original, this, arguments);
     return runWith(record.ctx, original, this, arguments as unknown as unknown[]);
   };
 }

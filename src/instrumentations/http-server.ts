@@ -146,7 +146,7 @@ const headerGetter = {
 
 function serverEmit(scheme: 'http' | 'https') {
   return (original: (...args: unknown[]) => boolean) =>
-    function emit(this: object, event: string | symbol, req: unknown, res: unknown) {
+    function emit(this: object, event: string | symbol, req: unknown) {
       const isRequest = REQUEST_EVENTS.has(event);
       if (!isRequest && !HANDOFF_EVENTS.has(event)) return Reflect.apply(original, this, arguments);
       let ex: ServerExchange | undefined;
@@ -154,8 +154,8 @@ function serverEmit(scheme: 'http' | 'https') {
         if (req instanceof http.IncomingMessage) {
           ex = startExchange(this, req, scheme);
           if (ex !== undefined) {
+            // The response is reached through res.req (see emit-hooks.ts).
             track(req, ex);
-            if (isRequest && res instanceof http.ServerResponse) track(res, ex);
           }
         }
       } catch (err) {
