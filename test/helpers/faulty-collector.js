@@ -20,6 +20,7 @@ export async function startFaultyCollector() {
     }
     req.on('data', (c) => chunks.push(c));
     req.on('end', () => {
+      const arrivedAt = Date.now();
       attempts.push({ at: Date.now(), kind: mode.kind, firstSpanId: firstSpanId(chunks) });
       switch (mode.kind) {
         case 'hang':
@@ -31,10 +32,10 @@ export async function startFaultyCollector() {
           return;
 
         case 'slow':
-          setTimeout(() => accept(chunks, res), mode.delayMs);
+          setTimeout(() => accept(chunks, res, arrivedAt), mode.delayMs);
           return;
         default:
-          accept(chunks, res);
+          accept(chunks, res, arrivedAt);
       }
     });
   });
@@ -52,7 +53,9 @@ export async function startFaultyCollector() {
     }
   }
 
-  function accept(chunks, res) {
+  // `at` is when the request arrived, not when a slow answer is finally given: a batch sent
+  // before a confirmation may be answered after it.
+  function accept(chunks, res, at) {
     let spanIds;
     try {
       spanIds = spanIdsOf(chunks);
@@ -61,10 +64,11 @@ export async function startFaultyCollector() {
       return;
     }
     // `confirmed` once the 200 really left: a client that timed out never saw it.
-    const batch = { at: Date.now(), spanIds, confirmed: false };
+    const batch = { at, spanIds, confirmed: false };
     batches.push(batch);
+    const socket = res.socket;
     res.on('finish', () => {
-      batch.confirmed = !res.socket?.destroyed;
+      batch.confirmed = socket !== null && !socket.destroyed;
     });
     res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
   }

@@ -130,7 +130,7 @@ for (const fault of FAULTS) {
         // A batch may arrive twice only if its first delivery was never confirmed to periscope
         // (a timed-out or cut answer); never after a confirmed success.
         const confirmedAt = new Map();
-        for (const b of collector.batches) {
+        for (const b of [...collector.batches].sort((x, y) => x.at - y.at)) {
           for (const id of b.spanIds) {
             assert.ok(!confirmedAt.has(id) || confirmedAt.get(id) > b.at, `span ${id} was sent again after a confirmed success`);
             if (b.confirmed && !confirmedAt.has(id)) confirmedAt.set(id, b.at);
