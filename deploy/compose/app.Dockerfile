@@ -5,7 +5,7 @@
 FROM node:22.15.0-bookworm-slim AS agent
 WORKDIR /src
 COPY package.json package-lock.json tsconfig.json tsconfig.cjs.json register.ts esm-loader.ts CHANGELOG.md ./
-COPY scripts/build-cjs.mjs scripts/
+COPY scripts/build.mjs scripts/
 COPY src src
 # --ignore-scripts: no dev dependency needs its install script to build periscope (bunyan's optional dtrace
 # addon would want a compiler).

@@ -5,7 +5,7 @@
 FROM node:22.15.0-bookworm-slim AS build
 WORKDIR /src
 COPY package.json package-lock.json tsconfig.json tsconfig.cjs.json register.ts esm-loader.ts CHANGELOG.md ./
-COPY scripts/build-cjs.mjs scripts/
+COPY scripts/build.mjs scripts/
 COPY src src
 RUN npm ci --ignore-scripts --no-audit --no-fund && npm run build && npm pack --pack-destination /tmp
 # The published package as npm would install it, with its own node_modules beside dist/: register.js then
