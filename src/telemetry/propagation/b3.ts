@@ -6,7 +6,6 @@
 import {
   defaultTextMapGetter,
   defaultTextMapSetter,
-  isSpanContextValid,
   trace,
   TraceFlags,
   type Context,
@@ -14,8 +13,7 @@ import {
   type TextMapPropagator,
   type TextMapSetter,
 } from '@opentelemetry/api';
-import { isTracingSuppressed } from '../suppress.js';
-import { soleHeaderValue } from './tracecontext.js';
+import { outgoingSpanContext, soleHeaderValue } from './tracecontext.js';
 
 export type B3Mode = 'single' | 'multi';
 
@@ -34,7 +32,6 @@ const PARENT_SPAN_ID = 'x-b3-parentspanid';
 // Trace ids are 64 or 128 bits; span ids 64. Lower-case hex only.
 const B3_TRACE_ID = /^(?:[0-9a-f]{16}){1,2}$/;
 const B3_SPAN_ID = /^[0-9a-f]{16}$/;
-const LOWER_TRACE_ID = /^[0-9a-f]{32}$/;
 const ZERO_PAD = '0000000000000000';
 const INVALID_TRACE_ID = ZERO_PAD + ZERO_PAD;
 
@@ -102,12 +99,9 @@ export class B3Propagator implements TextMapPropagator {
 
   inject(context: Context, carrier: unknown, setter: TextMapSetter = defaultTextMapSetter): void {
     try {
-      const spanContext = trace.getSpanContext(context);
-      if (spanContext === undefined || !isSpanContextValid(spanContext)) return;
-      if (isTracingSuppressed(context)) return;
-      let { traceId, spanId } = spanContext;
-      if (!LOWER_TRACE_ID.test(traceId)) traceId = traceId.toLowerCase();
-      if (!B3_SPAN_ID.test(spanId)) spanId = spanId.toLowerCase();
+      const out = outgoingSpanContext(context);
+      if (out === undefined) return;
+      const { traceId, spanId, spanContext } = out;
       const sampled = (spanContext.traceFlags & TraceFlags.SAMPLED) === TraceFlags.SAMPLED ? '1' : '0';
       if (this.#mode === 'single') {
         setter.set(carrier, B3, `${traceId}-${spanId}-${sampled}`);

@@ -95,16 +95,26 @@ function outgoingTraceState(state: ApiTraceState): string {
   return parseTraceState(serialized)?.serialize() ?? '';
 }
 
+/**
+ * The span context to propagate from `context`, with lower-case ids (the API accepts upper-case
+ * hex ids; headers must be lower case), or undefined when there is none or tracing is suppressed.
+ * Shared by every injecting propagator.
+ */
+export function outgoingSpanContext(context: Context): { traceId: string; spanId: string; spanContext: SpanContext } | undefined {
+  const spanContext = trace.getSpanContext(context);
+  if (spanContext === undefined || !isSpanContextValid(spanContext) || isTracingSuppressed(context)) return undefined;
+  let { traceId, spanId } = spanContext;
+  if (!LOWER_TRACE_ID.test(traceId)) traceId = traceId.toLowerCase();
+  if (!LOWER_SPAN_ID.test(spanId)) spanId = spanId.toLowerCase();
+  return { traceId, spanId, spanContext };
+}
+
 export class W3CTraceContextPropagator implements TextMapPropagator {
   inject(context: Context, carrier: unknown, setter: TextMapSetter = defaultTextMapSetter): void {
     try {
-      const spanContext = trace.getSpanContext(context);
-      if (spanContext === undefined || !isSpanContextValid(spanContext)) return;
-      if (isTracingSuppressed(context)) return;
-      // The API accepts upper-case hex ids; the header must be lower case.
-      let { traceId, spanId } = spanContext;
-      if (!LOWER_TRACE_ID.test(traceId)) traceId = traceId.toLowerCase();
-      if (!LOWER_SPAN_ID.test(spanId)) spanId = spanId.toLowerCase();
+      const out = outgoingSpanContext(context);
+      if (out === undefined) return;
+      const { traceId, spanId, spanContext } = out;
       const flags = spanContext.traceFlags & KNOWN_FLAGS;
       setter.set(carrier, TRACEPARENT, `00-${traceId}-${spanId}-0${flags}`);
       if (spanContext.traceState !== undefined) {
