@@ -69,6 +69,14 @@ rc=0
 npm test || rc=$?
 record "$machine" "$rc" $((SECONDS - start))
 
+# The benchmark harness, seconds long, only to keep it working: never a timed assertion.
+say ""
+say "=== bench smoke ==="
+start=$SECONDS
+rc=0
+node benchmarks/run.mjs --smoke || rc=$?
+record "bench smoke (harness only, no timing assertion)" "$rc" $((SECONDS - start))
+
 for v in "${versions[@]}"; do
   name="node ${v} (integration, frameworks)"
   bin=".cache/node/${v}/bin/node"
