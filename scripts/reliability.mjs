@@ -35,7 +35,7 @@ const lines = [
       `| ${r.fault} | ${f(r.baselineP50)} / ${f(r.faultP50)} | ${f(r.baselineP99)} / ${f(r.faultP99)} | ${r.errors} | ${f(r.heapGrowthMB)} | ${f(r.rssGrowthMB)} | ${r.exportFailures} | ${r.spansDropped} |`,
   ),
   '',
-  'Bounds asserted by the suite: no failed request; p50 under the fault below 3× the p50 before it (or 5 ms), p99 below 10× (or 250 ms); heap growth after GC under 30 MB',
+  'Bounds asserted by the suite: no failed request; p50 under the fault below 3× the p50 before it (or 5 ms), p99 below 10× (or 250 ms); heap growth after GC under 30 MB and RSS growth under 100 MB',
   '(the span queue holds at most OTEL_BSP_MAX_QUEUE_SIZE = 2048 spans); at most one warning per outage; no batch re-sent after the collector confirmed it;',
   'export resumes without a restart. The shutdown bound with a hanging collector is covered by test/integration/lifecycle.test.js.',
   '',
