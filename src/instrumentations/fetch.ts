@@ -49,12 +49,12 @@ function dropHeaders(request: UndiciRequest, names: Record<string, string>): voi
   if (Array.isArray(h)) {
     for (let i = h.length - 2; i >= 0; i -= 2) {
       const name = h[i];
-      if (name !== undefined && name.toLowerCase() in names) h.splice(i, 2);
+      if (name !== undefined && Object.hasOwn(names, name.toLowerCase())) h.splice(i, 2);
     }
   } else if (typeof h === 'string') {
     request.headers = h
       .split('\r\n')
-      .filter((line) => line === '' || !(line.slice(0, line.indexOf(':')).trim().toLowerCase() in names))
+      .filter((line) => line === '' || !Object.hasOwn(names, line.slice(0, line.indexOf(':')).trim().toLowerCase()))
       .join('\r\n');
   }
 }

@@ -141,7 +141,7 @@ function prepare(args: RequestArgs, defaultProtocol: 'http:' | 'https:', parent:
   const merged: Record<string, unknown> = {};
   if (headers) {
     for (const key of Object.keys(headers)) {
-      if (!(key.toLowerCase() in injected)) merged[key] = (headers as Record<string, unknown>)[key];
+      if (!Object.hasOwn(injected, key.toLowerCase())) merged[key] = (headers as Record<string, unknown>)[key];
     }
   }
   Object.assign(merged, injected);

@@ -200,3 +200,14 @@ test('marks a client span ERROR with error.type when the connection is refused',
   assert.equal(attrs(client)['error.type'], 'ECONNREFUSED');
   assert.equal(status(client), STATUS_ERROR);
 });
+
+test('passes outgoing headers named like Object.prototype keys through untouched', async () => {
+  const run = async (preload) => {
+    const app = runFixture('fixtures/http-edge/prototype-headers.cjs', { preload, env: { OTEL_TRACES_EXPORTER: 'none' } });
+    await app.exited;
+    return app.stdout();
+  };
+  const withPeriscope = await run(true);
+  assert.equal(withPeriscope, 'http ["c1","t1"]\nfetch ["c2","t2"]\n');
+  assert.equal(withPeriscope, await run(false));
+});
