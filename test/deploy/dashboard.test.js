@@ -5,9 +5,7 @@
 // way Grafana sends it, and must return data. `npm test` names this file as skipped without `prometheus`.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import net from 'node:net';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import YAML from 'yaml';
@@ -15,6 +13,7 @@ import { httpGet, killAll, runFixture, waitForPort } from '../helpers/spawn.js';
 import { startReceiver } from '../helpers/otlp-receiver.js';
 import { waitForMetricsPort } from '../helpers/metrics.js';
 import { DEPLOY, readDeploy, yamlOf } from '../helpers/deploy.js';
+import { startPrometheus, until } from '../helpers/prometheus.js';
 
 const dashboard = JSON.parse(readDeploy('grafana/dashboards/periscope-node.json'));
 const PROM_UID = 'prometheus';
@@ -27,42 +26,11 @@ const BUILT_IN = { __rate_interval: '1m', __interval: '15s', trace_id: '' };
 const dir = mkdtempSync(join(tmpdir(), 'periscope-deploy-'));
 let receiver;
 let prometheus;
-let promUrl;
 const apps = {};
 const values = {}; // dashboard variable -> the values its query listed
 
-function freePort() {
-  return new Promise((resolve) => {
-    const s = net.createServer().listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-async function until(what, fn, timeoutMs = 30_000) {
-  const deadline = Date.now() + timeoutMs;
-  let last;
-  for (;;) {
-    try {
-      last = await fn();
-      if (last) return last;
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; last: ${last instanceof Error ? last.message : JSON.stringify(last)}`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
-}
-
-async function api(path) {
-  const res = await httpGet(`${promUrl}/api/v1/${path}`);
-  const body = JSON.parse(res.body);
-  if (body.status !== 'success') throw new Error(`${path}: ${res.body}`);
-  return body.data;
-}
-
-const query = (expr) => api(`query?query=${encodeURIComponent(expr)}`);
+const api = (path) => prometheus.api(path);
+const query = (expr) => prometheus.query(expr);
 const finite = (series) => series.some((s) => Number.isFinite(Number(s.value[1])));
 
 // Grafana's rendering of a multi-value variable for Prometheus: regex-escaped values in an alternation.
@@ -100,35 +68,22 @@ before(async () => {
 
   // deploy/prometheus/prometheus.yml with the compose names pointed at the local ports, a 1 s interval, and
   // rules.yml from the repository.
-  const promPort = await freePort();
-  promUrl = `http://127.0.0.1:${promPort}`;
-  const local = { 'frontend:9464': apps.frontend.metrics, 'backend:9464': apps.backend.metrics, 'localhost:9090': promPort };
-  const config = yamlOf('prometheus/prometheus.yml');
-  config.global = { scrape_interval: '1s', scrape_timeout: '900ms', evaluation_interval: '1s' };
-  config.rule_files = config.rule_files.map((f) => join(DEPLOY, 'prometheus', f));
-  delete config.alerting;
-  for (const job of config.scrape_configs) {
-    for (const sc of job.static_configs) {
-      sc.targets = sc.targets.map((t) => {
-        assert.ok(t in local, `prometheus.yml target ${t} has no local stand-in`);
-        return `127.0.0.1:${local[t]}`;
-      });
+  prometheus = await startPrometheus(dir, (promPort) => {
+    const local = { 'frontend:9464': apps.frontend.metrics, 'backend:9464': apps.backend.metrics, 'localhost:9090': promPort };
+    const config = yamlOf('prometheus/prometheus.yml');
+    config.global = { scrape_interval: '1s', scrape_timeout: '900ms', evaluation_interval: '1s' };
+    config.rule_files = config.rule_files.map((f) => join(DEPLOY, 'prometheus', f));
+    delete config.alerting;
+    for (const job of config.scrape_configs) {
+      for (const sc of job.static_configs) {
+        sc.targets = sc.targets.map((t) => {
+          assert.ok(t in local, `prometheus.yml target ${t} has no local stand-in`);
+          return `127.0.0.1:${local[t]}`;
+        });
+      }
     }
-  }
-  writeFileSync(join(dir, 'prometheus.yml'), YAML.stringify(config));
-  prometheus = spawn(
-    'prometheus',
-    [
-      `--config.file=${join(dir, 'prometheus.yml')}`,
-      `--storage.tsdb.path=${join(dir, 'data')}`,
-      `--web.listen-address=127.0.0.1:${promPort}`,
-      '--enable-feature=exemplar-storage',
-      '--log.level=warn',
-    ],
-    { stdio: ['ignore', 'ignore', 'pipe'] },
-  );
-  prometheus.stderr.resume();
-  await until('prometheus to be ready', async () => (await httpGet(`${promUrl}/-/ready`)).status === 200);
+    return YAML.stringify(config);
+  });
   // Counters must rise between scrapes for rate() to show anything: first a scrape of each app, then traffic.
   await until('a first scrape of both apps', async () => (await query('up{job=~"frontend|backend"} == 1')).result.length === 2);
 
@@ -150,10 +105,7 @@ before(async () => {
 });
 
 after(async () => {
-  if (prometheus && prometheus.exitCode === null) {
-    prometheus.kill('SIGTERM');
-    await new Promise((r) => prometheus.once('exit', r));
-  }
+  await prometheus?.stop();
   await killAll();
   await receiver?.close();
   rmSync(dir, { recursive: true, force: true });

@@ -3,14 +3,14 @@
 // on PATH; `npm run test:all` installs them, plain `npm test` names this suite as skipped.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import net from 'node:net';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runFixture, waitForPort, killAll, httpGet } from '../helpers/spawn.js';
 import { startReceiver } from '../helpers/otlp-receiver.js';
 import { waitForMetricsPort, scrape } from '../helpers/metrics.js';
+import { startPrometheus, until } from '../helpers/prometheus.js';
 
 let receiver;
 let prometheus;
@@ -19,36 +19,8 @@ let app;
 let metricsPort;
 const dir = mkdtempSync(join(tmpdir(), 'periscope-prom-'));
 
-// Prometheus cannot report a port it picked itself, so take a free one from the kernel first.
-function freePort() {
-  return new Promise((resolve) => {
-    const s = net.createServer().listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-  });
-}
-
 async function query(expr) {
-  const res = await httpGet(`${promUrl}/api/v1/query?query=${encodeURIComponent(expr)}`);
-  const body = JSON.parse(res.body);
-  assert.equal(body.status, 'success', res.body);
-  return body.data.result;
-}
-
-async function until(what, fn, timeoutMs = 30_000) {
-  const deadline = Date.now() + timeoutMs;
-  let last;
-  for (;;) {
-    try {
-      last = await fn();
-      if (last) return last;
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; last: ${last instanceof Error ? last.message : JSON.stringify(last)}`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
+  return (await prometheus.query(expr)).result;
 }
 
 before(async () => {
@@ -70,32 +42,15 @@ before(async () => {
   for (let i = 0; i < 3; i++) await httpGet(`${base}/status/500`);
   for (let i = 0; i < 2; i++) await httpGet(`${base}/status/404`);
 
-  const promPort = await freePort();
-  promUrl = `http://127.0.0.1:${promPort}`;
-  writeFileSync(
-    join(dir, 'prometheus.yml'),
-    `global:\n  scrape_interval: 1s\n  scrape_timeout: 900ms\nscrape_configs:\n  - job_name: periscope\n    static_configs:\n      - targets: ['127.0.0.1:${metricsPort}']\n`,
+  prometheus = await startPrometheus(
+    dir,
+    () => `global:\n  scrape_interval: 1s\n  scrape_timeout: 900ms\nscrape_configs:\n  - job_name: periscope\n    static_configs:\n      - targets: ['127.0.0.1:${metricsPort}']\n`,
   );
-  prometheus = spawn(
-    'prometheus',
-    [
-      `--config.file=${join(dir, 'prometheus.yml')}`,
-      `--storage.tsdb.path=${join(dir, 'data')}`,
-      `--web.listen-address=127.0.0.1:${promPort}`,
-      '--enable-feature=exemplar-storage',
-      '--log.level=warn',
-    ],
-    { stdio: ['ignore', 'ignore', 'pipe'] },
-  );
-  prometheus.stderr.resume();
-  await until('prometheus to be ready', async () => (await httpGet(`${promUrl}/-/ready`)).status === 200);
+  promUrl = prometheus.url;
 });
 
 after(async () => {
-  if (prometheus && prometheus.exitCode === null) {
-    prometheus.kill('SIGTERM');
-    await new Promise((r) => prometheus.once('exit', r));
-  }
+  await prometheus?.stop();
   await killAll();
   await receiver.close();
   rmSync(dir, { recursive: true, force: true });
