@@ -4,6 +4,7 @@ import { ROOT_CONTEXT, trace, propagation } from '@opentelemetry/api';
 import { B3Propagator } from '../../dist/src/telemetry/propagation/b3.js';
 import { createPropagator } from '../../dist/src/telemetry/propagation/composite.js';
 import { suppressTracing } from '../../dist/src/telemetry/suppress.js';
+import { prng, mutate as mutateWith } from '../helpers/fuzz.js';
 
 const single = new B3Propagator({ mode: 'single' });
 const multi = new B3Propagator({ mode: 'multi' });
@@ -223,36 +224,11 @@ describe('createPropagator', () => {
   });
 });
 
-// Deterministic PRNG (mulberry32) so a failing case can be replayed.
-function prng(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 const ALPHABET = ['0', '1', 'd', 'a', 'F', 'g', '-', ' ', '\r', '\n', '\0', 'é', '0000000000000000'];
 
-function mutate(input, random) {
+const mutate = (input, random) =>
   // Hex ids rarely survive a mutation; leave some untouched so accepted cases stay common.
-  if (random() < 0.3) return input;
-  let s = input;
-  const steps = 1 + Math.floor(random() * 3);
-  for (let i = 0; i < steps; i++) {
-    const at = Math.floor(random() * (s.length + 1));
-    const ch = ALPHABET[Math.floor(random() * ALPHABET.length)];
-    switch (Math.floor(random() * 4)) {
-      case 0: s = s.slice(0, at) + ch + s.slice(at + 1); break;
-      case 1: s = s.slice(0, at) + ch + s.slice(at); break;
-      case 2: s = s.slice(0, at) + s.slice(at + 1); break;
-      default: s = s.slice(0, at); break;
-    }
-  }
-  return s;
-}
+  random() < 0.3 ? input : mutateWith(input, random, ALPHABET);
 
 const STRICT_SINGLE = /^(?!0{32})[0-9a-f]{32}-(?!0{16})[0-9a-f]{16}-[01]$/;
 

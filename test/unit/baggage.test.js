@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { ROOT_CONTEXT, propagation, baggageEntryMetadataFromString } from '@opentelemetry/api';
 import { W3CBaggagePropagator } from '../../dist/src/telemetry/propagation/baggage.js';
 import { suppressTracing } from '../../dist/src/telemetry/suppress.js';
+import { prng, mutate as mutateWith } from '../helpers/fuzz.js';
 
 const propagator = new W3CBaggagePropagator();
 
@@ -189,34 +190,9 @@ describe('baggage injection', () => {
   });
 });
 
-// Deterministic PRNG (mulberry32) so a failing case can be replayed.
-function prng(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 const ALPHABET = ['a', '=', ',', ';', '%', '%2', '%C3', 'F', ' ', '\t', '\r', '\n', '\0', '"', '\\', 'é', '\ud800', '__proto__'];
 
-function mutate(input, random) {
-  let s = input;
-  const steps = 1 + Math.floor(random() * 3);
-  for (let i = 0; i < steps; i++) {
-    const at = Math.floor(random() * (s.length + 1));
-    const ch = ALPHABET[Math.floor(random() * ALPHABET.length)];
-    switch (Math.floor(random() * 4)) {
-      case 0: s = s.slice(0, at) + ch + s.slice(at + 1); break;
-      case 1: s = s.slice(0, at) + ch + s.slice(at); break;
-      case 2: s = s.slice(0, at) + s.slice(at + 1); break;
-      default: s = s.slice(0, at); break;
-    }
-  }
-  return s;
-}
+const mutate = (input, random) => mutateWith(input, random, ALPHABET);
 
 const TOKEN = "[!#$%&'*+.^_`|~0-9A-Za-z-]+";
 const OCTETS = '[\\x21\\x23-\\x2b\\x2d-\\x3a\\x3c-\\x5b\\x5d-\\x7e]*';

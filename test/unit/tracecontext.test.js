@@ -4,6 +4,7 @@ import { ROOT_CONTEXT, trace, createTraceState } from '@opentelemetry/api';
 import { W3CTraceContextPropagator } from '../../dist/src/telemetry/propagation/tracecontext.js';
 import { parseTraceState } from '../../dist/src/telemetry/propagation/trace-state.js';
 import { suppressTracing } from '../../dist/src/telemetry/suppress.js';
+import { prng, mutate as mutateWith } from '../helpers/fuzz.js';
 
 const propagator = new W3CTraceContextPropagator();
 const TRACE_ID = '4bf92f3577b34da6a3ce929d0e0e4736';
@@ -240,35 +241,9 @@ describe('traceparent injection', () => {
   });
 });
 
-// Deterministic PRNG (mulberry32) so a failing case can be replayed.
-function prng(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 const ALPHABET = ['0', '1', 'a', 'f', 'A', 'F', 'g', '-', ' ', '\t', '\r', '\n', '\0', 'é', '\u2028', ',', '=', 'ff', '00'];
 
-function mutate(input, random) {
-  let s = input;
-  const steps = 1 + Math.floor(random() * 3);
-  for (let i = 0; i < steps; i++) {
-    const at = Math.floor(random() * (s.length + 1));
-    const ch = ALPHABET[Math.floor(random() * ALPHABET.length)];
-    switch (Math.floor(random() * 5)) {
-      case 0: s = s.slice(0, at) + ch + s.slice(at + 1); break;
-      case 1: s = s.slice(0, at) + ch + s.slice(at); break;
-      case 2: s = s.slice(0, at) + s.slice(at + 1); break;
-      case 3: s = s.slice(0, at); break;
-      default: s = s + '-' + s.slice(at); break;
-    }
-  }
-  return s;
-}
+const mutate = (input, random) => mutateWith(input, random, ALPHABET, true);
 
 // The strict grammar of what may leave the process.
 const STRICT_TRACEPARENT = /^00-(?!0{32})[0-9a-f]{32}-(?!0{16})[0-9a-f]{16}-0[0-3]$/;

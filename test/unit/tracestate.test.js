@@ -1,6 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { TraceState, parseTraceState } from '../../dist/src/telemetry/propagation/trace-state.js';
+import { prng, mutate as mutateWith } from '../helpers/fuzz.js';
 
 const SPEC_EXAMPLE = 'rojo=00f067aa0ba902b7,congo=t61rcWkgMzE';
 
@@ -176,34 +177,9 @@ describe('TraceState', () => {
   });
 });
 
-// Deterministic PRNG (mulberry32) so a failing case can be replayed.
-function prng(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 const ALPHABET = ['a', 'Z', '0', '@', '=', ',', ' ', '\t', '\r', '\n', '\0', '~', '\x7f', 'é', '*', '/', '_', '-', ';'];
 
-function mutate(input, random) {
-  let s = input;
-  const steps = 1 + Math.floor(random() * 3);
-  for (let i = 0; i < steps; i++) {
-    const at = Math.floor(random() * (s.length + 1));
-    const ch = ALPHABET[Math.floor(random() * ALPHABET.length)];
-    switch (Math.floor(random() * 4)) {
-      case 0: s = s.slice(0, at) + ch + s.slice(at + 1); break;
-      case 1: s = s.slice(0, at) + ch + s.slice(at); break;
-      case 2: s = s.slice(0, at) + s.slice(at + 1); break;
-      default: s = s.slice(0, at); break;
-    }
-  }
-  return s;
-}
+const mutate = (input, random) => mutateWith(input, random, ALPHABET);
 
 const STRICT_MEMBER =
   /^(?:[a-z][a-z0-9_*/-]{0,255}|[a-z0-9][a-z0-9_*/-]{0,240}@[a-z][a-z0-9_*/-]{0,13})=[\x20-\x2b\x2d-\x3c\x3e-\x7e]{0,255}[\x21-\x2b\x2d-\x3c\x3e-\x7e]$/;
