@@ -205,6 +205,15 @@ export async function startReceiver() {
     url: `http://127.0.0.1:${port}`,
     requests,
     spans: () => received.slice(),
+    /** Spans whose resource has this service.name. */
+    spansOf: (service) => received.filter((s) => s.resource['service.name'] === service),
+    /** Env for a fixture exporting here fast, as `service`, with no metrics endpoint. */
+    exportEnv: (service) => ({
+      OTEL_SERVICE_NAME: service,
+      OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${port}`,
+      OTEL_BSP_SCHEDULE_DELAY: '50',
+      OTEL_METRICS_EXPORTER: 'none',
+    }),
     zipkinSpans: () => zipkin.slice(),
     /** Resolves with all spans once `count` have arrived or `predicate(allSpans)` is truthy. */
     waitForSpans: (countOrPredicate, timeoutMs = 10_000) => waitFor('spans', () => received.slice(), countOrPredicate, timeoutMs),

@@ -21,14 +21,6 @@ after(async () => {
   await receiver.close();
 });
 
-const spansOf = (service) => receiver.spans().filter((s) => s.resource['service.name'] === service);
-// No metrics endpoint: the default one listens on 0.0.0.0:9464, which parallel fixtures would fight over.
-const exportEnv = (service) => ({
-  OTEL_SERVICE_NAME: service,
-  OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
-  OTEL_BSP_SCHEDULE_DELAY: '50',
-  OTEL_METRICS_EXPORTER: 'none',
-});
 const periscopeLines = (text) => text.split('\n').filter((l) => l.startsWith('periscope: '));
 
 async function probe(env) {
@@ -40,13 +32,13 @@ async function probe(env) {
 // Waits until `until` holds for the service's spans (when given), then a little longer, so that a
 // span that should not exist has had every chance to arrive.
 async function settle(service, until) {
-  if (until !== undefined) await receiver.waitForSpans(() => until(spansOf(service)));
+  if (until !== undefined) await receiver.waitForSpans(() => until(receiver.spansOf(service)));
   await delay(400);
-  return spansOf(service);
+  return receiver.spansOf(service);
 }
 
 test('OTEL_SDK_DISABLED=true patches nothing and exports nothing', async () => {
-  const { app, patched, port } = await probe({ ...exportEnv('cfg-disabled'), OTEL_SDK_DISABLED: 'true' });
+  const { app, patched, port } = await probe({ ...receiver.exportEnv('cfg-disabled'), OTEL_SDK_DISABLED: 'true' });
   assert.deepEqual(patched, { request: false, get: false, serverEmitPatched: false });
   assert.equal((await httpGet(`http://127.0.0.1:${port}/hello`)).body, 'hello');
   const target = `http://127.0.0.1:${port}/hello`;
@@ -57,7 +49,7 @@ test('OTEL_SDK_DISABLED=true patches nothing and exports nothing', async () => {
 
 test('a bad value warns once per variable, naming it and the value used, and the app still exports', async () => {
   const { app, patched, port } = await probe({
-    ...exportEnv('cfg-bad-values'),
+    ...receiver.exportEnv('cfg-bad-values'),
     OTEL_BSP_SCHEDULE_DELAY: 'soon',
     OTEL_TRACES_SAMPLER: 'sometimes',
     // The default 5 s batch delay is in force now; a batch of one leaves at once.
@@ -65,7 +57,7 @@ test('a bad value warns once per variable, naming it and the value used, and the
   });
   assert.equal(patched.request, true);
   await httpGet(`http://127.0.0.1:${port}/hello`);
-  await receiver.waitForSpans(() => spansOf('cfg-bad-values').some((s) => s.kind === SERVER));
+  await receiver.waitForSpans(() => receiver.spansOf('cfg-bad-values').some((s) => s.kind === SERVER));
   const lines = periscopeLines(app.stderr());
   const delayLines = lines.filter((l) => l.includes('OTEL_BSP_SCHEDULE_DELAY'));
   const samplerLines = lines.filter((l) => l.includes('OTEL_TRACES_SAMPLER'));
@@ -80,7 +72,7 @@ test('OTEL_EXPORTER_OTLP_PROTOCOL=grpc warns once and exports http/protobuf', as
   const grpc = await startReceiver();
   try {
     const app = runFixture('fixtures/styles/cjs.cjs', {
-      env: { ...exportEnv('cfg-grpc'), OTEL_EXPORTER_OTLP_ENDPOINT: grpc.url, OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc' },
+      env: { ...receiver.exportEnv('cfg-grpc'), OTEL_EXPORTER_OTLP_ENDPOINT: grpc.url, OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc' },
     });
     const port = await waitForPort(app);
     await httpGet(`http://127.0.0.1:${port}/hello`);
@@ -101,7 +93,7 @@ describe('what periscope writes', () => {
   test('OTEL_LOG_LEVEL=debug prints exactly one start-up line with version, Node, patches and config', async () => {
     const version = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')).version;
     const node = execFileSync(TEST_NODE, ['-p', 'process.versions.node'], { encoding: 'utf8' }).trim();
-    const { app } = await probe({ ...exportEnv('cfg-debug'), OTEL_LOG_LEVEL: 'debug' });
+    const { app } = await probe({ ...receiver.exportEnv('cfg-debug'), OTEL_LOG_LEVEL: 'debug' });
     const lines = app.stderr().split('\n').filter((l) => /started on Node/.test(l));
     assert.equal(lines.length, 1, app.stderr());
     const [line] = lines;
@@ -114,7 +106,7 @@ describe('what periscope writes', () => {
 
   test('never writes to stdout: the app prints the same bytes with and without the preload', async () => {
     const env = {
-      ...exportEnv('cfg-stdout'),
+      ...receiver.exportEnv('cfg-stdout'),
       OTEL_LOG_LEVEL: 'debug',
       OTEL_TRACES_EXPORTER: 'otlp,console',
       OTEL_TRACES_SAMPLER: 'sometimes', // one more thing to say, on stderr
@@ -131,7 +123,7 @@ describe('what periscope writes', () => {
     assert.match(withIt.stderr(), /OTEL_TRACES_SAMPLER/);
     assert.match(withIt.stderr(), /^trace [0-9a-f]{8} /m);
     assert.equal(without.stderr(), '');
-    await receiver.waitForSpans(() => spansOf('cfg-stdout').length >= 3);
+    await receiver.waitForSpans(() => receiver.spansOf('cfg-stdout').length >= 3);
   });
 });
 
@@ -149,7 +141,7 @@ describe('instrumentations by name', () => {
   ]) {
     test(`${name}=${value} leaves http uninstrumented and still traces fetch`, async () => {
       const service = `cfg-${name}`.toLowerCase();
-      const { patched, port } = await probe({ ...exportEnv(service), [name]: value });
+      const { patched, port } = await probe({ ...receiver.exportEnv(service), [name]: value });
       assert.deepEqual(patched, { request: false, get: false, serverEmitPatched: false });
       await callBoth(port);
       const spans = await settle(service, (all) => all.length >= 1);
@@ -161,7 +153,7 @@ describe('instrumentations by name', () => {
 
   test('OTEL_NODE_DISABLED_INSTRUMENTATIONS=undici keeps http spans and drops fetch spans', async () => {
     const service = 'cfg-no-undici';
-    const { patched, port } = await probe({ ...exportEnv(service), OTEL_NODE_DISABLED_INSTRUMENTATIONS: 'undici' });
+    const { patched, port } = await probe({ ...receiver.exportEnv(service), OTEL_NODE_DISABLED_INSTRUMENTATIONS: 'undici' });
     assert.equal(patched.request, true);
     await callBoth(port);
     // /call, its /hello, /fetch and its /hello as SERVER spans; one CLIENT span, for http.request.
@@ -174,7 +166,7 @@ describe('instrumentations by name', () => {
 
 test('PERISCOPE_IGNORE_PATHS=/health*,/internal/** leaves those paths without spans', async () => {
   const service = 'cfg-ignore';
-  const { port } = await probe({ ...exportEnv(service), PERISCOPE_IGNORE_PATHS: '/health*,/internal/**' });
+  const { port } = await probe({ ...receiver.exportEnv(service), PERISCOPE_IGNORE_PATHS: '/health*,/internal/**' });
   for (const path of ['/healthz', '/health', '/internal/a/b', '/healthz/deeper', '/hello']) {
     await httpGet(`http://127.0.0.1:${port}${path}?q=1`);
   }

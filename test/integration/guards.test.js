@@ -23,14 +23,6 @@ after(async () => {
   await receiver.close();
 });
 
-const spansOf = (service) => receiver.spans().filter((s) => s.resource['service.name'] === service);
-// No metrics endpoint: the default one listens on 0.0.0.0:9464, which parallel fixtures would fight over.
-const exportEnv = (service) => ({
-  OTEL_SERVICE_NAME: service,
-  OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
-  OTEL_BSP_SCHEDULE_DELAY: '50',
-  OTEL_METRICS_EXPORTER: 'none',
-});
 
 describe('package managers reached by NODE_OPTIONS', () => {
   const quietEnv = { NODE_OPTIONS, OTEL_LOG_LEVEL: 'debug', OTEL_TRACES_EXPORTER: 'none', OTEL_METRICS_EXPORTER: 'none' };
@@ -79,11 +71,11 @@ describe('package managers reached by NODE_OPTIONS', () => {
 
 describe('worker threads', () => {
   async function runWorkerApp(service, extra) {
-    const app = runFixture('fixtures/workers/app.cjs', { env: { ...exportEnv(service), OTEL_LOG_LEVEL: 'debug', ...extra } });
+    const app = runFixture('fixtures/workers/app.cjs', { env: { ...receiver.exportEnv(service), OTEL_LOG_LEVEL: 'debug', ...extra } });
     await waitForPort(app);
     const m = await app.waitForLine(/^worker (.*)$/);
     // The main thread's server span for the worker's call proves the pipeline works either way.
-    await receiver.waitForSpans(() => spansOf(service).some((s) => s.kind === SERVER && attrs(s)['url.path'] === '/from-worker'));
+    await receiver.waitForSpans(() => receiver.spansOf(service).some((s) => s.kind === SERVER && attrs(s)['url.path'] === '/from-worker'));
     return { app, report: m[1] };
   }
 
@@ -91,7 +83,7 @@ describe('worker threads', () => {
     const { app, report } = await runWorkerApp('guard-worker-off', {});
     assert.equal(report, 'got 200 wrapped=false');
     await delay(400);
-    assert.deepEqual(spansOf('guard-worker-off').filter((s) => s.kind === CLIENT), []);
+    assert.deepEqual(receiver.spansOf('guard-worker-off').filter((s) => s.kind === CLIENT), []);
     assert.match(app.stderr(), /staying off: worker thread.*PERISCOPE_WORKER_THREADS=true/);
     assert.equal(app.stderr().split('\n').filter((l) => STARTUP_LINE.test(l)).length, 1, 'only the main thread started');
   });
@@ -100,10 +92,10 @@ describe('worker threads', () => {
     const service = 'guard-worker-on';
     const { report } = await runWorkerApp(service, { PERISCOPE_WORKER_THREADS: 'true' });
     assert.equal(report, 'got 200 wrapped=true');
-    const spans = await receiver.waitForSpans(() => spansOf(service).some((s) => s.kind === CLIENT));
+    const spans = await receiver.waitForSpans(() => receiver.spansOf(service).some((s) => s.kind === CLIENT));
     const client = spans.find((s) => s.kind === CLIENT && s.resource['service.name'] === service);
     assert.match(attrs(client)['url.full'], /\/from-worker$/);
-    const server = spansOf(service).find((s) => s.kind === SERVER);
+    const server = receiver.spansOf(service).find((s) => s.kind === SERVER);
     assert.equal(server.parentSpanId, client.spanId, "the main thread's server span continues the worker's trace");
     assert.equal(server.traceId, client.traceId);
   });
@@ -114,14 +106,14 @@ test('stays off with one PERISCOPE_W003 warning when another tracer provider was
   const app = runFixture('fixtures/config/probe.cjs', {
     args: ['--listen'],
     // NODE_OPTIONS comes before the command line: --import other-agent, then --import periscope.
-    env: { ...exportEnv(service), NODE_OPTIONS: `--import ${join(ROOT, 'fixtures', 'other-agent', 'preload.mjs')}` },
+    env: { ...receiver.exportEnv(service), NODE_OPTIONS: `--import ${join(ROOT, 'fixtures', 'other-agent', 'preload.mjs')}` },
   });
   const m = await app.waitForLine(/^probe (\{.*\})$/);
   assert.deepEqual(JSON.parse(m[1]), { request: false, get: false, serverEmitPatched: false });
   const port = await waitForPort(app);
   assert.equal((await httpGet(`http://127.0.0.1:${port}/hello`)).body, 'hello');
   await delay(400);
-  assert.deepEqual(spansOf(service), []);
+  assert.deepEqual(receiver.spansOf(service), []);
   const warnings = app.stderr().split('\n').filter((l) => l.includes('PERISCOPE_W003'));
   assert.equal(warnings.length, 1, app.stderr());
   assert.match(warnings[0], /tracer provider/);

@@ -80,21 +80,13 @@ function runNode(nodeArgs, { cwd, env = {} }) {
   return proc;
 }
 
-const spansOf = (service) => receiver.spans().filter((s) => s.resource['service.name'] === service);
-// No metrics endpoint: the default one listens on 0.0.0.0:9464, which parallel fixtures would fight over.
-const exportEnv = (service) => ({
-  OTEL_SERVICE_NAME: service,
-  OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
-  OTEL_BSP_SCHEDULE_DELAY: '50',
-  OTEL_METRICS_EXPORTER: 'none',
-});
 
 async function assertServerSpan(proc, service) {
   const port = await waitForPort(proc);
   const res = await httpGet(`http://127.0.0.1:${port}/installed`);
   assert.equal(res.body, 'ok');
-  await receiver.waitForSpans(() => spansOf(service).some((s) => s.kind === SERVER));
-  const span = spansOf(service).find((s) => s.kind === SERVER);
+  await receiver.waitForSpans(() => receiver.spansOf(service).some((s) => s.kind === SERVER));
+  const span = receiver.spansOf(service).find((s) => s.kind === SERVER);
   assert.equal(attrs(span)['url.path'], '/installed');
   assert.equal(span.resource['telemetry.sdk.name'], 'periscope');
 }
@@ -163,12 +155,12 @@ describe('the packed tarball', () => {
 
 describe('start-up forms of the installed package', () => {
   test('node --import periscope-agent/register app.cjs exports a server span', async () => {
-    const app = runNode(['--import', 'periscope-agent/register', 'app.cjs'], { cwd: appDir, env: exportEnv('form-installed') });
+    const app = runNode(['--import', 'periscope-agent/register', 'app.cjs'], { cwd: appDir, env: receiver.exportEnv('form-installed') });
     await assertServerSpan(app, 'form-installed');
   });
 
   test('node --import /abs/node_modules/periscope-agent/dist/register.js app.cjs exports a server span', async () => {
-    const app = runNode(['--import', installedRegister, join(appDir, 'app.cjs')], { cwd: tmp, env: exportEnv('form-container') });
+    const app = runNode(['--import', installedRegister, join(appDir, 'app.cjs')], { cwd: tmp, env: receiver.exportEnv('form-container') });
     await assertServerSpan(app, 'form-container');
   });
 
@@ -176,7 +168,7 @@ describe('start-up forms of the installed package', () => {
     const app = runFixture(join(appDir, 'app.cjs'), {
       preload: false,
       cwd: appDir,
-      env: { ...exportEnv('form-node-options'), NODE_OPTIONS: '--import periscope-agent/register' },
+      env: { ...receiver.exportEnv('form-node-options'), NODE_OPTIONS: '--import periscope-agent/register' },
     });
     await assertServerSpan(app, 'form-node-options');
   });
@@ -187,14 +179,14 @@ describe('the public API without the preload', () => {
     test(`${file}: start() traces requests and shutdown() flushes them before it resolves`, async () => {
       const service = `public-${file.replace('.', '-')}`;
       // A batch delay far beyond the test: only shutdown() can make the span leave.
-      const env = { ...exportEnv(service), OTEL_BSP_SCHEDULE_DELAY: '600000' };
+      const env = { ...receiver.exportEnv(service), OTEL_BSP_SCHEDULE_DELAY: '600000' };
       const app = runFixture(join(appDir, file), { preload: false, cwd: appDir, env });
       const port = await waitForPort(app);
       assert.equal((await httpGet(`http://127.0.0.1:${port}/traced`)).body, 'ok');
       await delay(300);
-      assert.equal(spansOf(service).length, 0, 'nothing is exported before shutdown()');
+      assert.equal(receiver.spansOf(service).length, 0, 'nothing is exported before shutdown()');
       assert.equal((await httpGet(`http://127.0.0.1:${port}/shutdown`)).body, 'flushed');
-      const traced = spansOf(service).filter((s) => attrs(s)['url.path'] === '/traced');
+      const traced = receiver.spansOf(service).filter((s) => attrs(s)['url.path'] === '/traced');
       assert.equal(traced.length, 1, 'the span is at the collector once shutdown() resolved');
       assert.equal(traced[0].kind, SERVER);
     });
@@ -202,11 +194,11 @@ describe('the public API without the preload', () => {
 });
 
 test("nests spans made through the app's own older @opentelemetry/api (1.4.1) under periscope's server span", async () => {
-  const app = runFixture('fixtures/api-old/app.cjs', { env: exportEnv('api-old') });
+  const app = runFixture('fixtures/api-old/app.cjs', { env: receiver.exportEnv('api-old') });
   const port = await waitForPort(app);
   const made = JSON.parse((await httpGet(`http://127.0.0.1:${port}/old`)).body);
   assert.equal(made.apiVersion, '1.4.1');
-  const spans = await receiver.waitForSpans(() => spansOf('api-old').some((s) => s.name === 'old-api-work'));
+  const spans = await receiver.waitForSpans(() => receiver.spansOf('api-old').some((s) => s.name === 'old-api-work'));
   const manual = spans.find((s) => s.name === 'old-api-work');
   const server = spans.find((s) => s.kind === SERVER && s.traceId === manual.traceId);
   assert.ok(server, 'a server span in the same trace');
@@ -225,15 +217,15 @@ describe('loading periscope twice', () => {
       assert.equal(res.body, 'hello');
     }
     const want = 3 * paths.length;
-    await receiver.waitForSpans(() => spansOf(service).length >= want);
+    await receiver.waitForSpans(() => receiver.spansOf(service).length >= want);
     await delay(400); // a duplicate would come in the same or the next batch
-    const spans = spansOf(service);
+    const spans = receiver.spansOf(service);
     assert.equal(spans.filter((s) => s.kind === SERVER).length, 2 * paths.length, 'one SERVER span per request');
     assert.equal(spans.filter((s) => s.kind === CLIENT).length, paths.length, 'one CLIENT span per outgoing call');
     assert.equal(spans.length, want);
   }
 
-  const debugEnv = (service) => ({ ...exportEnv(service), OTEL_LOG_LEVEL: 'debug' });
+  const debugEnv = (service) => ({ ...receiver.exportEnv(service), OTEL_LOG_LEVEL: 'debug' });
   const startupLines = (app) => app.stderr().split('\n').filter((l) => STARTUP_LINE.test(l));
   const secondStarts = (app) => app.stderr().split('\n').filter((l) => /already started/.test(l));
 
@@ -260,7 +252,7 @@ describe('loading periscope twice', () => {
   });
 
   test('an app reaching node:http through both require() and import gets one span per request', async () => {
-    const app = runFixture('fixtures/double/http-both.mjs', { env: exportEnv('twice-http-both') });
+    const app = runFixture('fixtures/double/http-both.mjs', { env: receiver.exportEnv('twice-http-both') });
     await assertOneSpanEach(app, 'twice-http-both', ['/call', '/get']);
   });
 });
