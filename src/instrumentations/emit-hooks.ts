@@ -8,6 +8,7 @@ import type { Context } from '@opentelemetry/api';
 import { runWith } from '../telemetry/context.js';
 import { unwrap, wrap } from './patch.js';
 import { reportInternal } from './report.js';
+import { slot } from './slot.js';
 
 export interface EmitterRecord {
   /** Context the emitter's listeners run in. */
@@ -16,7 +17,7 @@ export interface EmitterRecord {
   onEvent(emitter: object, event: string | symbol, arg: unknown): void;
 }
 
-const records = new WeakMap<object, EmitterRecord>();
+const records = slot<EmitterRecord>('periscope.exchange');
 
 export function track(emitter: object, record: EmitterRecord): void {
   records.set(emitter, record);

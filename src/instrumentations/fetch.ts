@@ -11,6 +11,7 @@ import { clientRequestAttributes, errorType, normalizeMethod, spanName } from '.
 import type { ClientMetricSource } from '../metrics/http-metrics.js';
 import { endClientSpan } from './client-finish.js';
 import { reportInternal } from './report.js';
+import { slot } from './slot.js';
 import type { AgentServices, Instrumentation } from './types.js';
 
 // The parts of undici's Request we read (stable across the undici 6–7 bundled in Node 20–26).
@@ -28,7 +29,7 @@ interface FetchExchange extends ClientMetricSource {
 }
 
 let services: AgentServices | undefined;
-const exchanges = new WeakMap<object, FetchExchange>();
+const exchanges = slot<FetchExchange>('periscope.fetch');
 
 const CHANNELS = {
   create: 'undici:request:create',
@@ -111,7 +112,7 @@ function onError(message: unknown): void {
 
 /** The one place a fetch span ends, and where its duration is recorded. */
 function finishFetch(request: object, ex: FetchExchange, error: string | undefined): void {
-  exchanges.delete(request);
+  exchanges.clear(request);
   endClientSpan(ex, error, services?.metrics);
 }
 

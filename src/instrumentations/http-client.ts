@@ -16,6 +16,7 @@ import { headerAttributes } from '../semconv/redact.js';
 import { disableEmitHooks, enableEmitHooks, track, type EmitterRecord } from './emit-hooks.js';
 import { unwrap, wrap } from './patch.js';
 import { reportInternal } from './report.js';
+import { inspectAs } from './slot.js';
 import type { AgentServices, Instrumentation } from './types.js';
 
 let services: AgentServices | undefined;
@@ -33,6 +34,10 @@ class ClientExchange implements EmitterRecord, ClientMetricSource {
     readonly serverPort: number,
     readonly startTime: number,
   ) {}
+
+  [inspectAs](): string {
+    return 'periscope client exchange';
+  }
 
   onEvent(emitter: object, event: string | symbol, arg: unknown): void {
     if (this.ended) return;

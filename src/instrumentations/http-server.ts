@@ -14,6 +14,7 @@ import { headerAttributes } from '../semconv/redact.js';
 import { disableEmitHooks, enableEmitHooks, recordOf, track, type EmitterRecord } from './emit-hooks.js';
 import { unwrap, wrap } from './patch.js';
 import { reportInternal } from './report.js';
+import { inspectAs } from './slot.js';
 import { noteThrowFrom } from '../lifecycle.js';
 import { accessLog, closeAccessLog, openAccessLog, type AccessStart } from './logs/access-log.js';
 import type { AgentServices, Instrumentation } from './types.js';
@@ -42,6 +43,10 @@ class ServerExchange implements EmitterRecord, ServerMetricSource {
     /** Content-Length of the request, or -1 when unknown. */
     readonly requestBytes: number,
   ) {}
+
+  [inspectAs](): string {
+    return 'periscope server exchange';
+  }
 
   onEvent(emitter: object, event: string | symbol): void {
     if (this.ended || !(emitter instanceof http.ServerResponse)) return;

@@ -49,6 +49,18 @@ test('marks a server span ERROR with error.type for a 5xx and leaves a 4xx unset
   assert.equal(status(s4), 0);
 });
 
+test('keeps periscope out of the request object the app sees: no own key, and one short line in util.inspect', async () => {
+  const seen = JSON.parse((await httpRequest(`${base}/inspect?case=inspect`)).body);
+  assert.ok(!seen.keys.some((k) => /periscope/i.test(k)), seen.keys.join());
+  assert.ok(!seen.json.some((k) => /periscope/i.test(k)), seen.json.join());
+  // The exchange record is a symbol-keyed property (see src/instrumentations/slot.ts) and prints
+  // as its name, never as the span it holds.
+  const lines = seen.inspect.split('\n').filter((l) => /periscope/.test(l));
+  assert.equal(lines.length, 1, seen.inspect);
+  assert.match(lines[0], /\[Symbol\(periscope\.exchange\)\]: 'periscope server exchange'|\[Symbol\(periscope\.exchange\)\]: periscope server exchange/);
+  assert.doesNotMatch(seen.inspect, /RecordingSpan|traceId/);
+});
+
 test('names a span HTTP and reports _OTHER for a method outside the semconv list', async () => {
   const res = await httpRequest(`${base}/?case=propfind`, { method: 'PROPFIND' });
   assert.equal(res.body, 'PROPFIND ok');

@@ -11,6 +11,7 @@ import { recordOf } from '../emit-hooks.js';
 import { setServerRoute } from '../http-server.js';
 import { wrap } from '../patch.js';
 import { reportInternal } from '../report.js';
+import { slot } from '../slot.js';
 import { markSeen, noteHandlerError, supported } from './support.js';
 import { watchForBundle } from './bundle-check.js';
 import type { ModuleInstrumentation } from '../../hooks.js';
@@ -23,9 +24,9 @@ type Fn = (...args: any[]) => any;
 /** Layers added by Router#use → their mount path as a template prefix ('' at the root). */
 const mounts = new WeakMap<object, string>();
 /** A router's `next` for one request → the route prefix of that router. */
-const prefixes = new WeakMap<Fn, string>();
+const prefixes = slot<string>('periscope.express.prefix');
 /** req → prefix of the router it entered last, until that router calls its first layer. */
-const entered = new WeakMap<object, string>();
+const entered = slot<string>('periscope.express.entered');
 /** The full prefix of the mount layer being called right now, for the Router.handle it calls. */
 let entering: string | undefined;
 
