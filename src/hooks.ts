@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { Hook as RequireHook } from 'require-in-the-middle';
 import { Hook as ImportHook } from 'import-in-the-middle';
 import { debug } from './diag.js';
-import { reportInternal } from './instrumentations/report.js';
+import { reportInternal } from './report.js';
 import type { AgentServices } from './instrumentations/types.js';
 
 /** An instrumentation of third-party modules. */

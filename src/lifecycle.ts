@@ -12,7 +12,7 @@ import { isMainThread } from 'node:worker_threads';
 import { activeContext } from './telemetry/context.js';
 import { RecordingSpan } from './telemetry/span.js';
 import { errorType } from './semconv/http.js';
-import { reportInternal } from './instrumentations/report.js';
+import { reportInternal } from './report.js';
 
 export interface Flushable {
   pending(): number;

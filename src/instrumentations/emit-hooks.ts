@@ -7,7 +7,7 @@ import type { EventEmitter } from 'node:events';
 import type { Context } from '@opentelemetry/api';
 import { runWith } from '../telemetry/context.js';
 import { unwrap, wrap } from './patch.js';
-import { reportInternal } from './report.js';
+import { reportInternal } from '../report.js';
 import { slot } from './slot.js';
 
 export interface EmitterRecord {

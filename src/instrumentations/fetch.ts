@@ -10,7 +10,7 @@ import { isTracingSuppressed } from '../telemetry/suppress.js';
 import { clientRequestAttributes, errorType, normalizeMethod, spanName } from '../semconv/http.js';
 import type { ClientMetricSource } from '../metrics/http-metrics.js';
 import { endClientSpan } from './client-finish.js';
-import { reportInternal } from './report.js';
+import { reportInternal } from '../report.js';
 import { slot } from './slot.js';
 import type { AgentServices, Instrumentation } from './types.js';
 

@@ -15,7 +15,7 @@ import { endClientSpan } from './client-finish.js';
 import { headerAttributes } from '../semconv/redact.js';
 import { disableEmitHooks, enableEmitHooks, track, type EmitterRecord } from './emit-hooks.js';
 import { unwrap, wrap } from './patch.js';
-import { reportInternal } from './report.js';
+import { reportInternal } from '../report.js';
 import { inspectAs } from './slot.js';
 import type { AgentServices, Instrumentation } from './types.js';
 

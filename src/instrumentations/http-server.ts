@@ -13,7 +13,7 @@ import type { ServerMetricSource } from '../metrics/http-metrics.js';
 import { headerAttributes } from '../semconv/redact.js';
 import { disableEmitHooks, enableEmitHooks, recordOf, track, type EmitterRecord } from './emit-hooks.js';
 import { unwrap, wrap } from './patch.js';
-import { reportInternal } from './report.js';
+import { reportInternal } from '../report.js';
 import { inspectAs } from './slot.js';
 import { noteThrowFrom } from '../lifecycle.js';
 import { accessLog, closeAccessLog, openAccessLog, type AccessStart } from './logs/access-log.js';

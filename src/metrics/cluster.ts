@@ -5,7 +5,7 @@
 // last snapshot is used instead. A worker that exits leaves its counters and histograms behind
 // in a retired total, so the sums never go down (which Prometheus would read as a counter reset).
 import cluster, { type Worker } from 'node:cluster';
-import { reportInternal } from '../instrumentations/report.js';
+import { reportInternal } from '../report.js';
 import type { MetricsRegistry } from './registry.js';
 import type { Family, Sample } from './types.js';
 

@@ -5,7 +5,7 @@ import http from 'node:http';
 import { timingSafeEqual } from 'node:crypto';
 import { W } from '../warnings.js';
 import { debug, warnOnce } from '../diag.js';
-import { reportInternal } from '../instrumentations/report.js';
+import { reportInternal } from '../report.js';
 import { negotiate, render, OPENMETRICS_CONTENT_TYPE, TEXT_CONTENT_TYPE } from './exposition.js';
 import type { Family } from './types.js';
 

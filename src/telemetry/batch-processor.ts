@@ -5,6 +5,8 @@ import { W } from '../warnings.js';
 import { debug, rearm, warnOnce } from '../diag.js';
 import type { SpanSink } from './span.js';
 import type { ExportResult, FinishedSpan, SpanExporter } from './types.js';
+import { ArrayQueue, type SpanBatch, type SpanQueue } from './span-queue.js';
+import { reportInternal } from '../report.js';
 
 export interface BatchOptions {
   readonly scheduleDelayMs: number;
@@ -27,21 +29,23 @@ const MAX_ATTEMPTS = 5;
 const BASE_BACKOFF_MS = 1_000;
 const MAX_BACKOFF_MS = 30_000;
 
-export class BatchSpanProcessor implements SpanSink {
-  private queue: FinishedSpan[] = [];
+export class BatchSpanProcessor<B = readonly FinishedSpan[]> implements SpanSink {
+  private readonly queue: SpanQueue<B>;
   private timer: NodeJS.Timeout | undefined;
   private inFlight: Promise<void> | undefined;
   private closed = false;
   /** While a flush runs, retries are not waited for: one attempt per batch, within the deadline. */
   private flushing = false;
   /** The batch being exported, until the collector answers: a process dying meanwhile re-sends it. */
-  private unconfirmed: FinishedSpan[] | undefined;
+  private unconfirmed: SpanBatch<B> | undefined;
   readonly stats: ExportStats = { exported: 0, dropped: 0, failed: 0, exportErrors: 0 };
 
   constructor(
-    readonly exporter: SpanExporter,
+    readonly exporter: SpanExporter<B>,
     private readonly opts: BatchOptions,
-  ) {}
+  ) {
+    this.queue = exporter.createQueue?.() ?? (new ArrayQueue() as unknown as SpanQueue<B>);
+  }
 
   onEnd(span: FinishedSpan): void {
     if (this.closed) return;
@@ -50,7 +54,13 @@ export class BatchSpanProcessor implements SpanSink {
       warnOnce(W.QUEUE_FULL, this.exporter.name, `span queue full (${this.opts.maxQueueSize}); dropping spans for ${this.exporter.name} (counted in periscope's metrics)`);
       return;
     }
-    this.queue.push(span);
+    try {
+      this.queue.push(span);
+    } catch (err) {
+      this.stats.failed++;
+      reportInternal(`${this.exporter.name} queue`, err);
+      return;
+    }
     if (this.inFlight !== undefined) return;
     if (this.queue.length >= this.opts.maxExportBatchSize) this.schedule(0);
     else if (this.timer === undefined) this.schedule(this.opts.scheduleDelayMs);
@@ -82,7 +92,7 @@ export class BatchSpanProcessor implements SpanSink {
 
   private async exportAll(): Promise<void> {
     while (this.queue.length > 0) {
-      const batch = this.queue.splice(0, this.opts.maxExportBatchSize);
+      const batch = this.queue.take(this.opts.maxExportBatchSize);
       this.unconfirmed = batch;
       await this.exportBatch(batch);
       this.unconfirmed = undefined;
@@ -90,11 +100,11 @@ export class BatchSpanProcessor implements SpanSink {
     }
   }
 
-  private async exportBatch(batch: FinishedSpan[]): Promise<void> {
+  private async exportBatch(batch: SpanBatch<B>): Promise<void> {
     for (let attempt = 1; ; attempt++) {
       const result = await this.exportOnce(batch);
       if (result.ok) {
-        this.stats.exported += batch.length;
+        this.stats.exported += batch.count;
         rearm(W.EXPORT_FAILED, this.exporter.name);
         return;
       }
@@ -105,15 +115,15 @@ export class BatchSpanProcessor implements SpanSink {
         `${this.exporter.name} export failed (${result.error ?? 'unknown error'}); retrying, later failures of this outage are counted, not printed`,
       );
       if (!result.retryable || attempt >= MAX_ATTEMPTS || this.flushing || this.closed) {
-        this.stats.failed += batch.length;
-        debug(`dropped a batch of ${batch.length} spans after ${attempt} attempt(s): ${result.error ?? ''}`);
+        this.stats.failed += batch.count;
+        debug(`dropped a batch of ${batch.count} spans after ${attempt} attempt(s): ${result.error ?? ''}`);
         return;
       }
       await sleep(backoff(attempt, result.retryAfterMs));
     }
   }
 
-  private exportOnce(batch: FinishedSpan[]): Promise<ExportResult> {
+  private exportOnce(batch: SpanBatch<B>): Promise<ExportResult> {
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<ExportResult>((resolve) => {
       timer = setTimeout(() => resolve({ ok: false, retryable: true, error: 'export timed out' }), this.opts.exportTimeoutMs);
@@ -123,7 +133,7 @@ export class BatchSpanProcessor implements SpanSink {
     try {
       // Our exporters never reject, but a rejection here would surface as an unhandled rejection
       // in the app (the export runs from a timer), so it is turned into a failed result.
-      exported = this.exporter.export(batch).catch((err: unknown) => ({ ok: false, retryable: false, error: String(err) }));
+      exported = this.exporter.export(batch.data).catch((err: unknown) => ({ ok: false, retryable: false, error: String(err) }));
     } catch (err) {
       exported = Promise.resolve({ ok: false, retryable: false, error: String(err) });
     }
@@ -149,10 +159,11 @@ export class BatchSpanProcessor implements SpanSink {
   flushSync(timeoutMs: number): void {
     // An export still waiting for its answer dies with the process, so its batch goes again: a
     // possible duplicate at the collector is better than a lost batch.
-    const batch = this.unconfirmed === undefined ? this.queue : this.unconfirmed.concat(this.queue);
+    const batches: B[] = [];
+    if (this.unconfirmed !== undefined) batches.push(this.unconfirmed.data);
     this.unconfirmed = undefined;
-    this.queue = [];
-    if (batch.length > 0) this.exporter.exportSync(batch, timeoutMs);
+    if (this.queue.length > 0) batches.push(this.queue.take(this.queue.length).data);
+    if (batches.length > 0) this.exporter.exportSync(batches, timeoutMs);
   }
 
   async shutdown(timeoutMs: number): Promise<void> {
@@ -191,7 +202,7 @@ export function withDeadline(p: Promise<unknown>, ms: number): Promise<void> {
 
 /** Fans ended spans out to every configured exporter's processor. */
 export class MultiSink implements SpanSink {
-  constructor(readonly processors: readonly BatchSpanProcessor[]) {}
+  constructor(readonly processors: readonly BatchSpanProcessor<unknown>[]) {}
   onEnd(span: FinishedSpan): void {
     for (const p of this.processors) p.onEnd(span);
   }

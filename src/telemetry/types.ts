@@ -1,6 +1,7 @@
 // Internal data shapes shared by the tracer, the batch processor and the exporters.
 // None of these are part of the public API.
 import type { Attributes, AttributeValue } from '@opentelemetry/api';
+import type { SpanQueue } from './span-queue.js';
 
 export type { Attributes, AttributeValue };
 
@@ -68,14 +69,21 @@ export interface ExportResult {
   readonly error?: string | undefined;
 }
 
-export interface SpanExporter {
+/**
+ * B is the form a batch takes: the spans themselves unless the exporter brings its own queue
+ * (OTLP/protobuf encodes each span as it ends, so its batches are bytes).
+ */
+export interface SpanExporter<B = readonly FinishedSpan[]> {
   readonly name: string;
+  /** The queue its batches come from; without one, an ArrayQueue of the spans. */
+  createQueue?(): SpanQueue<B>;
   /** Never rejects: failures come back as a result. */
-  export(spans: readonly FinishedSpan[]): Promise<ExportResult>;
+  export(batch: B): Promise<ExportResult>;
   /**
    * Blocking export used only when the process is about to die (crash, process.exit) and no
-   * asynchronous work can run any more. Bounded by timeoutMs; never throws.
+   * asynchronous work can run any more: the batch still unconfirmed, then what was queued. Bounded
+   * by timeoutMs; never throws.
    */
-  exportSync(spans: readonly FinishedSpan[], timeoutMs: number): void;
+  exportSync(batches: readonly B[], timeoutMs: number): void;
   shutdown(): Promise<void>;
 }

@@ -26,8 +26,9 @@ function fakeExporter(behaviour = () => OK) {
       ex.maxInFlight = Math.max(ex.maxInFlight, ex.inFlight);
       return Promise.resolve(behaviour(spans, ex.calls.length)).finally(() => ex.inFlight--);
     },
-    exportSync(spans, timeoutMs) {
-      ex.syncCalls.push({ names: spans.map((s) => s.name), timeoutMs });
+    exportSync(batches, timeoutMs) {
+      // The batch still waiting for its answer, then what was queued: one call either way.
+      ex.syncCalls.push({ names: batches.flat().map((s) => s.name), timeoutMs });
     },
     async shutdown() {
       ex.shutdowns++;

@@ -189,7 +189,10 @@ test('the OTLP exporter sends protobuf, gzip-compressed, with user headers and a
   const receiver = await startReceiver();
   try {
     const exporter = new OtlpHttpExporter(otlpConfig(receiver.url, { compression: 'gzip', headers: { authorization: 'Bearer t' } }));
-    const result = await exporter.export([makeSpan()]);
+    // A protobuf batch is bytes, encoded by the exporter's own queue as each span ends.
+    const queue = exporter.createQueue();
+    queue.push(makeSpan());
+    const result = await exporter.export(queue.take(512).data);
     assert.deepEqual(result, { ok: true, retryable: false });
     const [span] = await receiver.waitForSpans(1);
     assert.equal(span.name, 'GET /');
@@ -229,7 +232,7 @@ test('the OTLP exporter sends JSON when the protocol is http/json and reports a 
   }
 });
 
-test('exportSync delivers the batch from a process that cannot wait for the event loop', async () => {
+test('exportSync delivers the unconfirmed batch and the queue in one request from a process that cannot wait for the event loop', async () => {
   const receiver = await startReceiver();
   try {
     const moduleUrl = new URL('../../dist/src/telemetry/exporters/otlp.js', import.meta.url).href;
@@ -239,15 +242,21 @@ test('exportSync delivers the batch from a process that cannot wait for the even
       const exporter = new OtlpHttpExporter(${JSON.stringify(otlpConfig(receiver.url, { compression: 'gzip' }))});
       const span = ${JSON.stringify(makeSpan({ name: 'dying words' }))};
       span.resource = { attributes: { 'service.name': 'shop' } };
-      process.on('exit', () => exporter.exportSync([span], 5000));
+      const queue = exporter.createQueue();
+      queue.push(span);
+      const unconfirmed = queue.take(1).data;
+      queue.push({ ...span, name: 'last words' });
+      // Two bodies (the batch in flight, then the queue) leave as one request.
+      process.on('exit', () => exporter.exportSync([unconfirmed, queue.take(1).data], 5000));
     `;
     // Async spawn: this process must stay free to run the receiver.
     const code = await new Promise((resolve) =>
       spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: 'inherit' }).on('exit', resolve),
     );
     assert.equal(code, 0);
-    const [span] = await receiver.waitForSpans(1, 5000);
-    assert.equal(span.name, 'dying words');
+    const spans = await receiver.waitForSpans(2, 5000);
+    assert.deepEqual(spans.map((s) => s.name), ['dying words', 'last words']);
+    assert.equal(receiver.requests.length, 1);
     assert.equal(receiver.requests[0].headers['content-encoding'], 'gzip');
   } finally {
     await receiver.close();

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
 import { encodeOtlpJson } from '../../dist/src/telemetry/exporters/otlp-json.js';
-import { encodeOtlpProto } from '../../dist/src/telemetry/exporters/otlp-proto.js';
+import { ProtoSpanQueue, encodeOtlpProto } from '../../dist/src/telemetry/exporters/otlp-proto.js';
 import { attrs, decodeProto } from '../helpers/otlp-receiver.js';
 
 // The generated protobufjs root of opentelemetry-proto that @opentelemetry/otlp-transformer
@@ -251,4 +251,58 @@ test('an empty batch encodes as an empty request', () => {
 test('the test receiver decodes protobuf into the same shape as the JSON encoding', () => {
   const spans = [makeSpan(), makeSpan({ spanId: 'a7ad6b7169203332', attributes: { n: -7, list: [true, false] } })];
   assert.deepEqual(canon(decodeProto(encodeOtlpProto(spans))), canon(JSON.parse(encodeOtlpJson(spans))));
+});
+
+test('the protobuf queue hands out batches at span boundaries, oldest first, each scope in its own order', () => {
+  const q = new ProtoSpanQueue();
+  const scopes = [
+    { name: 'periscope/http', version: '0.1.0' },
+    { name: 'shop', version: undefined },
+    { name: 'periscope/http', version: '0.1.0' }, // another object, same scope: same ScopeSpans
+  ];
+  const sent = [];
+  for (let i = 0; i < 12; i++) {
+    const s = makeSpan({ name: `s${i}`, spanId: (i + 1).toString(16).padStart(16, '0'), scope: scopes[i % 3] });
+    sent.push(s);
+    q.push(s);
+  }
+  const names = (bytes) =>
+    officialDecode(bytes).resourceSpans.flatMap((r) => r.scopeSpans.map((ss) => `${ss.scope.name}: ${ss.spans.map((s) => s.name).join(' ')}`));
+  const first = q.take(5);
+  assert.equal(first.count, 5);
+  assert.equal(q.length, 7);
+  assert.deepEqual(names(first.data), ['periscope/http: s0 s2 s3 s5 s6']);
+  const rest = q.take(100);
+  assert.equal(rest.count, 7);
+  assert.equal(q.length, 0);
+  assert.deepEqual(names(rest.data), ['periscope/http: s8 s9 s11', 'shop: s1 s4 s7 s10']);
+  // Together they are exactly the spans, as the JSON encoder sees them.
+  const decoded = canon(officialDecode(Buffer.concat([first.data, rest.data])));
+  assert.equal(decoded.resourceSpans.flatMap((r) => r.scopeSpans.flatMap((s) => s.spans)).length, 12);
+  assert.equal(q.take(10).count, 0);
+});
+
+test('the protobuf queue keeps nothing of a span it could not encode, and goes on with the next', () => {
+  const q = new ProtoSpanQueue();
+  q.push(makeSpan({ name: 'before' }));
+  const poisoned = makeSpan({
+    name: 'poisoned',
+    attributes: new Proxy({ a: 1 }, { ownKeys: () => ['a'], getOwnPropertyDescriptor: () => ({ enumerable: true, configurable: true }), get: () => { throw new Error('getter'); } }),
+  });
+  assert.throws(() => q.push(poisoned), /getter/);
+  q.push(makeSpan({ name: 'after', spanId: 'a7ad6b7169203332' }));
+  assert.equal(q.length, 2);
+  const spans = officialDecode(q.take(10).data).resourceSpans[0].scopeSpans[0].spans;
+  assert.deepEqual(spans.map((s) => s.name), ['before', 'after']);
+});
+
+test('protobuf lengths stay minimal for a span under 128 bytes and one over 16 KiB', () => {
+  const tiny = makeSpan({ name: 't', traceState: undefined, parentSpanId: undefined, attributes: {}, events: [], links: [], status: { code: 0 } });
+  const big = makeSpan({ name: 'x'.repeat(20_000) });
+  for (const s of [tiny, big]) {
+    const bytes = encodeOtlpProto([s]);
+    // Re-encoding with the official encoder gives the same bytes only if every varint is minimal.
+    assert.deepEqual(Buffer.from(Request.encode(Request.decode(bytes)).finish()), Buffer.from(bytes));
+    assert.deepEqual(canon(officialDecode(bytes)), canon(JSON.parse(encodeOtlpJson([s]))));
+  }
 });

@@ -173,7 +173,7 @@ test('the console exporter writes to stderr and never to stdout', () => {
   const script = `
     const { ConsoleExporter } = await import(${JSON.stringify(moduleUrl)});
     const span = ${JSON.stringify(makeSpan({ name: 'hello' }))};
-    new ConsoleExporter().exportSync([span], 100);
+    new ConsoleExporter().exportSync([[span]], 100);
   `;
   const child = spawnSync(process.execPath, ['--input-type=module', '-e', script], {
     encoding: 'utf8',

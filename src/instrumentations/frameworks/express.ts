@@ -10,7 +10,7 @@
 import { recordOf } from '../emit-hooks.js';
 import { setServerRoute } from '../http-server.js';
 import { wrap } from '../patch.js';
-import { reportInternal } from '../report.js';
+import { reportInternal } from '../../report.js';
 import { slot } from '../slot.js';
 import { markSeen, noteHandlerError, supported } from './support.js';
 import { watchForBundle } from './bundle-check.js';

@@ -9,7 +9,7 @@
 import dc from 'node:diagnostics_channel';
 import { setServerRoute } from '../http-server.js';
 import { wrap } from '../patch.js';
-import { reportInternal } from '../report.js';
+import { reportInternal } from '../../report.js';
 import { noteHandlerError, supported } from './support.js';
 import type { ModuleInstrumentation } from '../../hooks.js';
 

@@ -9,7 +9,7 @@
 // (12–14 picked the last layer, which can be a use() middleware).
 import { setServerRoute } from '../http-server.js';
 import { wrap } from '../patch.js';
-import { reportInternal } from '../report.js';
+import { reportInternal } from '../../report.js';
 import { noteHandlerError, supported } from './support.js';
 import { watchForBundle } from './bundle-check.js';
 import type { ModuleInstrumentation } from '../../hooks.js';

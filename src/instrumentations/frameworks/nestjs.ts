@@ -4,7 +4,7 @@
 // through its own exception filters, so Express and Fastify never see them. ExceptionsHandler.next
 // is where every such exception of an HTTP request arrives, before any filter.
 import { wrap } from '../patch.js';
-import { reportInternal } from '../report.js';
+import { reportInternal } from '../../report.js';
 import { noteHandlerError, supported } from './support.js';
 import { watchForBundle } from './bundle-check.js';
 import type { ModuleInstrumentation } from '../../hooks.js';

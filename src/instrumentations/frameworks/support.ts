@@ -3,7 +3,7 @@
 // the record of which frameworks the module hooks have reached (read by bundle-check.ts).
 import { debug } from '../../diag.js';
 import { recordServerError } from '../http-server.js';
-import { reportInternal } from '../report.js';
+import { reportInternal } from '../../report.js';
 
 const seen = new Set<string>();
 const noted = new Set<string>();

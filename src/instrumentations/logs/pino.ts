@@ -10,7 +10,7 @@
 // (thread-stream), so the ids are in the line before it leaves; periscope itself stays off in
 // that worker (process-guard.ts).
 import { activeLogIds, hasLogIds, inSpan } from './correlation.js';
-import { reportInternal } from '../report.js';
+import { reportInternal } from '../../report.js';
 import { debug } from '../../diag.js';
 import type { ModuleInstrumentation } from '../../hooks.js';
 

@@ -90,13 +90,13 @@ export class ConsoleExporter implements SpanExporter {
   constructor(private readonly write: (text: string) => void = writeStderr) {}
 
   async export(spans: readonly FinishedSpan[]): Promise<ExportResult> {
-    this.exportSync(spans);
+    this.exportSync([spans]);
     return { ok: true, retryable: false };
   }
 
-  exportSync(spans: readonly FinishedSpan[]): void {
+  exportSync(batches: readonly (readonly FinishedSpan[])[]): void {
     try {
-      const text = formatSpans(spans);
+      const text = formatSpans(batches.flat());
       // One write per batch, so lines from another writer never land inside a trace.
       if (text !== '') this.write(text);
     } catch {

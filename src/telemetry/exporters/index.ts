@@ -6,7 +6,7 @@ import { ConsoleExporter } from './console.js';
 import { OtlpHttpExporter } from './otlp.js';
 import { ZipkinExporter } from './zipkin.js';
 
-export function createExporters(config: PeriscopeConfig): SpanExporter[] {
+export function createExporters(config: PeriscopeConfig): SpanExporter<unknown>[] {
   return config.tracesExporters.map((name) => {
     switch (name) {
       case 'otlp':

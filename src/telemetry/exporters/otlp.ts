@@ -1,5 +1,6 @@
-// The OTLP/HTTP span exporter: encodes a batch as protobuf or JSON and POSTs it to the traces
-// endpoint (https://opentelemetry.io/docs/specs/otlp/#otlphttp).
+// The OTLP/HTTP span exporter: POSTs a batch to the traces endpoint
+// (https://opentelemetry.io/docs/specs/otlp/#otlphttp). A protobuf batch arrives encoded (its
+// queue encodes each span as it ends); an http/json batch is encoded here.
 import { gzipSync } from 'node:zlib';
 import type { Agent } from 'node:http';
 import type { OtlpConfig } from '../../config.js';
@@ -7,19 +8,23 @@ import { VERSION } from '../../version.js';
 import type { ExportResult, FinishedSpan, SpanExporter } from '../types.js';
 import { createAgent, postPayload } from './http-transport.js';
 import { encodeOtlpJson } from './otlp-json.js';
-import { encodeOtlpProto } from './otlp-proto.js';
+import { ProtoSpanQueue, concatBodies } from './otlp-proto.js';
+import { ArrayQueue, type SpanQueue } from '../span-queue.js';
 import { postPayloadSync } from './sync-send.js';
 
-export class OtlpHttpExporter implements SpanExporter {
+/** A batch: protobuf bytes, encoded as the spans ended; or, for http/json, the spans. */
+type OtlpBatch = Uint8Array | readonly FinishedSpan[];
+
+export class OtlpHttpExporter implements SpanExporter<OtlpBatch> {
   readonly name = 'otlp';
   private readonly agent: Agent;
   private readonly headers: Readonly<Record<string, string>>;
-  private readonly encode: (spans: readonly FinishedSpan[]) => Uint8Array | string;
+  private readonly json: boolean;
 
   constructor(private readonly config: OtlpConfig) {
     this.agent = createAgent(config.url);
     const json = config.protocol === 'http/json';
-    this.encode = json ? encodeOtlpJson : encodeOtlpProto;
+    this.json = json;
     // The user's headers first so they can add auth, ours last so Content-Type always matches
     // the body we send.
     this.headers = {
@@ -29,11 +34,20 @@ export class OtlpHttpExporter implements SpanExporter {
     };
   }
 
-  async export(spans: readonly FinishedSpan[]): Promise<ExportResult> {
-    if (spans.length === 0) return { ok: true, retryable: false };
+  createQueue(): SpanQueue<OtlpBatch> {
+    return this.json ? new ArrayQueue() : new ProtoSpanQueue();
+  }
+
+  private body(batches: readonly OtlpBatch[]): Uint8Array | string {
+    if (this.json) return encodeOtlpJson((batches as readonly (readonly FinishedSpan[])[]).flat());
+    return concatBodies(batches as readonly Uint8Array[]);
+  }
+
+  async export(batch: OtlpBatch): Promise<ExportResult> {
+    if (batch.length === 0) return { ok: true, retryable: false };
     let body: Uint8Array | string;
     try {
-      body = this.encode(spans);
+      body = this.body([batch]);
     } catch (err) {
       return { ok: false, retryable: false, error: `could not encode spans: ${String(err)}` };
     }
@@ -44,10 +58,10 @@ export class OtlpHttpExporter implements SpanExporter {
     });
   }
 
-  exportSync(spans: readonly FinishedSpan[], timeoutMs: number): void {
-    if (spans.length === 0) return;
+  exportSync(batches: readonly OtlpBatch[], timeoutMs: number): void {
+    if (batches.every((b) => b.length === 0)) return;
     try {
-      let body: Uint8Array | string = this.encode(spans);
+      let body: Uint8Array | string = this.body(batches);
       let headers = this.headers;
       if (this.config.compression === 'gzip') {
         body = gzipSync(body);

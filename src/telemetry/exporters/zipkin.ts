@@ -121,7 +121,8 @@ export class ZipkinExporter implements SpanExporter {
     });
   }
 
-  exportSync(spans: readonly FinishedSpan[], timeoutMs: number): void {
+  exportSync(batches: readonly (readonly FinishedSpan[])[], timeoutMs: number): void {
+    const spans = batches.flat();
     if (spans.length === 0) return;
     try {
       postPayloadSync(this.config.url, this.headers, encodeZipkin(spans), Math.min(timeoutMs, this.config.timeoutMs));

@@ -1,6 +1,6 @@
 // Errors inside periscope are ours to swallow: reported once per place, never thrown into the app.
-import { W } from '../warnings.js';
-import { warnOnce } from '../diag.js';
+import { W } from './warnings.js';
+import { warnOnce } from './diag.js';
 
 export function reportInternal(where: string, err: unknown): void {
   const detail = err instanceof Error ? (err.stack ?? err.message) : String(err);
