@@ -10,10 +10,26 @@ import { writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 
 const require = createRequire(import.meta.url);
-const { buildSync } = require('esbuild');
+const { build } = require('esbuild');
 
-buildSync({
+// `import http from 'node:http'` in an ES module makes Node build node:http's ESM facade, which
+// reads every export, lazy getters included: on Node 22+ that loads the whole bundled undici
+// (http.WebSocket and friends), ~8 ms of start-up for an app that never touches it. The bundle
+// takes node:http through require() instead; an app importing it as ESM still gets our patched
+// functions through syncBuiltinESMExports() (start.ts).
+const viaRequire = {
+  name: 'builtins-via-require',
+  setup(build) {
+    // Default imports only (src never imports node:http by name or as a namespace).
+    build.onResolve({ filter: /^node:http$/ }, (args) => (args.namespace === 'via-require' ? { path: args.path, external: true } : { path: args.path, namespace: 'via-require' }));
+    build.onLoad({ filter: /.*/, namespace: 'via-require' }, (args) => ({ contents: `export default require(${JSON.stringify(args.path)});`, loader: 'js' }));
+  },
+};
+
+await build({
   entryPoints: ['dist/register.js'],
+  plugins: [viaRequire],
+  banner: { js: "import { createRequire as __periscopeCreateRequire } from 'node:module';\nconst require = __periscopeCreateRequire(import.meta.url);" },
   outfile: 'dist/register.js',
   allowOverwrite: true,
   bundle: true,

@@ -39,6 +39,10 @@ class ClientExchange implements EmitterRecord, ClientMetricSource {
     return 'periscope client exchange';
   }
 
+  nodeListeners(): number {
+    return 0;
+  }
+
   onEvent(emitter: object, event: string | symbol, arg: unknown): void {
     if (this.ended) return;
     if (emitter instanceof http.ClientRequest) {

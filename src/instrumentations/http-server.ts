@@ -33,6 +33,9 @@ class ServerExchange implements EmitterRecord, ServerMetricSource {
   ctx: Context = ROOT_CONTEXT;
   /** Path and client for the access log; only while it is on. */
   access: AccessStart | undefined = undefined;
+  /** Listeners Node attached before the app's handler ran: res 'finish' (resOnFinish) and req 'end' (clearIncoming). */
+  resFinishListeners = 0;
+  reqEndListeners = 0;
   constructor(
     readonly span: Span,
     readonly method: string,
@@ -46,6 +49,12 @@ class ServerExchange implements EmitterRecord, ServerMetricSource {
 
   [inspectAs](): string {
     return 'periscope server exchange';
+  }
+
+  nodeListeners(emitter: object, event: string | symbol): number {
+    if (event === 'finish') return emitter instanceof http.ServerResponse ? this.resFinishListeners : 0;
+    if (event === 'end') return emitter instanceof http.IncomingMessage ? this.reqEndListeners : 0;
+    return 0;
   }
 
   onEvent(emitter: object, event: string | symbol): void {
@@ -161,6 +170,9 @@ function serverEmit(scheme: 'http' | 'https') {
           if (ex !== undefined) {
             // The response is reached through res.req (see emit-hooks.ts).
             track(req, ex);
+            ex.reqEndListeners = req.listenerCount('end');
+            const res = arguments[2];
+            if (res instanceof http.ServerResponse) ex.resFinishListeners = res.listenerCount('finish');
           }
         }
       } catch (err) {

@@ -1,7 +1,7 @@
 // The HTTP metrics of the stable semantic conventions, named as the OTel→Prometheus
 // compatibility rules say (dots → underscores, unit suffix `_seconds`/`_bytes`). Recorded from
 // the instrumentations' finish(), the single point where a span ends, with the same status.
-import { Histogram, UpDownGauge } from './instruments.js';
+import { Histogram, UpDownGauge, type GaugeSeries, type HistogramSeries } from './instruments.js';
 import type { Family } from './types.js';
 
 /** What a finished server exchange tells the metrics. */
@@ -68,17 +68,54 @@ export class HttpMetrics {
     this.clientDuration = new Histogram('http_client_request_duration_seconds', 'Duration of HTTP client requests.', buckets, maxSeries);
   }
 
+  // The label set of the last request, and its series. Consecutive requests almost always share
+  // one, and comparing a few strings is cheaper than joining them into a key and hashing it for
+  // three maps. A series is never removed, so a remembered one stays valid.
+  private activeMethod = '';
+  private activeScheme = '';
+  private active: GaugeSeries | undefined;
+  private last: ServerMetricSource = { method: '', scheme: '', protocolVersion: '', route: undefined, status: undefined, errorType: undefined };
+  private lastKey = '';
+  private lastDuration: HistogramSeries | undefined;
+  private lastRequestSize: HistogramSeries | undefined;
+  private lastResponseSize: HistogramSeries | undefined;
+
+  private activeSeries(s: ServerMetricSource): GaugeSeries {
+    if (this.active === undefined || s.method !== this.activeMethod || s.scheme !== this.activeScheme) {
+      this.active = this.serverActive.seriesFor(`${s.method}\0${s.scheme}`, activeLabels, s);
+      this.activeMethod = s.method;
+      this.activeScheme = s.scheme;
+    }
+    return this.active;
+  }
+
   serverStarted(s: ServerMetricSource): void {
-    this.serverActive.add(`${s.method}\0${s.scheme}`, activeLabels, s, 1);
+    this.serverActive.addTo(this.activeSeries(s), 1);
   }
 
   /** `traceId`/`spanId` only for sampled spans: they become the bucket's exemplar. */
   serverFinished(s: ServerMetricSource, seconds: number, reqBytes: number, resBytes: number, traceId?: string, spanId?: string): void {
-    this.serverActive.add(`${s.method}\0${s.scheme}`, activeLabels, s, -1);
-    const key = serverKey(s);
-    this.serverDuration.observe(key, serverLabels, s, seconds, traceId, spanId);
-    if (reqBytes >= 0) this.serverRequestSize.observe(key, serverLabels, s, reqBytes);
-    if (resBytes >= 0) this.serverResponseSize.observe(key, serverLabels, s, resBytes);
+    this.serverActive.addTo(this.activeSeries(s), -1);
+    const l = this.last;
+    if (
+      this.lastDuration === undefined ||
+      s.status !== l.status ||
+      s.route !== l.route ||
+      s.method !== l.method ||
+      s.errorType !== l.errorType ||
+      s.protocolVersion !== l.protocolVersion ||
+      s.scheme !== l.scheme
+    ) {
+      this.lastKey = serverKey(s);
+      this.lastDuration = this.serverDuration.seriesFor(this.lastKey, serverLabels, s);
+      // The size series only once a size is known: an empty series would be exposed as one.
+      this.lastRequestSize = undefined;
+      this.lastResponseSize = undefined;
+      this.last = { method: s.method, scheme: s.scheme, protocolVersion: s.protocolVersion, route: s.route, status: s.status, errorType: s.errorType };
+    }
+    this.serverDuration.record(this.lastDuration, seconds, traceId, spanId);
+    if (reqBytes >= 0) this.serverRequestSize.record((this.lastRequestSize ??= this.serverRequestSize.seriesFor(this.lastKey, serverLabels, s)), reqBytes);
+    if (resBytes >= 0) this.serverResponseSize.record((this.lastResponseSize ??= this.serverResponseSize.seriesFor(this.lastKey, serverLabels, s)), resBytes);
   }
 
   clientFinished(c: ClientMetricSource, seconds: number, traceId?: string, spanId?: string): void {

@@ -13,7 +13,7 @@ interface MutableExemplar {
   time: number;
 }
 
-class HistogramSeries {
+export class HistogramSeries {
   readonly counts: Float64Array;
   sum = 0;
   count = 0;
@@ -50,16 +50,22 @@ export class Histogram {
    * called the first time a key is seen, so the hot path allocates nothing for known series.
    */
   observe<T>(key: string, makeLabels: (src: T) => Record<string, string>, src: T, value: number, traceId?: string, spanId?: string): void {
+    this.record(this.seriesFor(key, makeLabels, src), value, traceId, spanId);
+  }
+
+  /** The series for a label set, for callers that keep it to skip the lookup (see HttpMetrics). */
+  seriesFor<T>(key: string, makeLabels: (src: T) => Record<string, string>, src: T): HistogramSeries {
     let s = this.series.get(key);
     if (s === undefined) {
-      if (this.series.size >= this.maxSeries) {
-        this.cap.overflowed++;
-        s = this.overflow ??= new HistogramSeries(OVERFLOW_LABELS, this.bounds.length);
-      } else {
-        s = new HistogramSeries(makeLabels(src), this.bounds.length);
-        this.series.set(key, s);
-      }
+      if (this.series.size >= this.maxSeries) return (this.overflow ??= new HistogramSeries(OVERFLOW_LABELS, this.bounds.length));
+      s = new HistogramSeries(makeLabels(src), this.bounds.length);
+      this.series.set(key, s);
     }
+    return s;
+  }
+
+  record(s: HistogramSeries, value: number, traceId?: string, spanId?: string): void {
+    if (s === this.overflow) this.cap.overflowed++;
     const b = this.bounds;
     let i = 0;
     while (i < b.length && value > (b[i] as number)) i++;
@@ -103,10 +109,15 @@ export class Histogram {
   }
 }
 
+export interface GaugeSeries {
+  readonly labels: Readonly<Record<string, string>>;
+  value: number;
+}
+
 /** An up/down count per label set (active requests). Same key scheme and cap as Histogram. */
 export class UpDownGauge {
-  private readonly series = new Map<string, { labels: Readonly<Record<string, string>>; value: number }>();
-  private readonly overflow = { labels: OVERFLOW_LABELS, value: 0 };
+  private readonly series = new Map<string, GaugeSeries>();
+  private readonly overflow: GaugeSeries = { labels: OVERFLOW_LABELS, value: 0 };
   readonly cap: CapStats = { overflowed: 0 };
 
   constructor(
@@ -116,16 +127,21 @@ export class UpDownGauge {
   ) {}
 
   add<T>(key: string, makeLabels: (src: T) => Record<string, string>, src: T, delta: number): void {
+    this.addTo(this.seriesFor(key, makeLabels, src), delta);
+  }
+
+  seriesFor<T>(key: string, makeLabels: (src: T) => Record<string, string>, src: T): GaugeSeries {
     let s = this.series.get(key);
     if (s === undefined) {
-      if (this.series.size >= this.maxSeries) {
-        this.cap.overflowed++;
-        this.overflow.value += delta;
-        return;
-      }
+      if (this.series.size >= this.maxSeries) return this.overflow;
       s = { labels: makeLabels(src), value: 0 };
       this.series.set(key, s);
     }
+    return s;
+  }
+
+  addTo(s: GaugeSeries, delta: number): void {
+    if (s === this.overflow) this.cap.overflowed++;
     s.value += delta;
   }
 

@@ -36,10 +36,17 @@ export function parseHostHeader(host: string | undefined): { address: string; po
 }
 
 function toPort(s: string): number | undefined {
-  // Digits only (RFC 3986 port = *DIGIT): Number() alone would read '0x50', '1e3' and '+80' as ports.
-  if (!/^\d{1,5}$/.test(s)) return undefined;
-  const n = Number(s);
-  return Number.isInteger(n) && n > 0 && n < 65536 ? n : undefined;
+  // Digits only (RFC 3986 port = *DIGIT): Number() alone would read '0x50', '1e3' and '+80' as
+  // ports. A loop, not a regular expression: this runs for every request with a Host port.
+  const len = s.length;
+  if (len === 0 || len > 5) return undefined;
+  let n = 0;
+  for (let i = 0; i < len; i++) {
+    const d = s.charCodeAt(i) - 48;
+    if (d < 0 || d > 9) return undefined;
+    n = n * 10 + d;
+  }
+  return n > 0 && n < 65536 ? n : undefined;
 }
 
 // An absolute-form request target (`GET http://host:8080/x HTTP/1.1`: what clients send to a

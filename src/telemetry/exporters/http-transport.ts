@@ -1,6 +1,6 @@
 // One HTTP POST of an export payload, turned into an ExportResult. Never throws, never rejects and
 // never leaves an 'error' event unhandled: a collector that is down must not hurt the app.
-import * as http from 'node:http';
+import http from 'node:http';
 import * as https from 'node:https';
 import { gzip } from 'node:zlib';
 import type { ExportResult } from '../types.js';
