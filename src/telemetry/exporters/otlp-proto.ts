@@ -305,8 +305,12 @@ const CHUNK_BYTES = 64 * 1024;
 /** The encoded spans of one resource and scope, in the order they ended. */
 class Chunk {
   readonly w = new Writer(CHUNK_BYTES);
-  /** Byte offset in w where each queued span ends. */
-  readonly ends: number[] = [];
+  /**
+   * Byte offset in w where each queued span ends, for the first `count` entries. A typed array:
+   * a JS array of up to a queue's worth of numbers was reallocated as it grew and shrank.
+   */
+  ends = new Uint32Array(256);
+  count = 0;
   /** Resource (ResourceSpans field 1) and scope (ScopeSpans field 1), encoded once. */
   readonly resourceField: Uint8Array;
   readonly scopeField: Uint8Array;
@@ -364,7 +368,12 @@ export class ProtoSpanQueue implements SpanQueue<Uint8Array> {
       w.pos = start; // nothing half-written stays in the queue
       throw err;
     }
-    chunk.ends.push(w.pos);
+    if (chunk.count === chunk.ends.length) {
+      const grown = new Uint32Array(chunk.ends.length * 2);
+      grown.set(chunk.ends);
+      chunk.ends = grown;
+    }
+    chunk.ends[chunk.count++] = w.pos;
     this.length++;
   }
 
@@ -373,7 +382,7 @@ export class ProtoSpanQueue implements SpanQueue<Uint8Array> {
     let left = Math.min(max, this.length);
     for (const chunk of this.chunks) {
       if (left === 0) break;
-      const count = Math.min(left, chunk.ends.length);
+      const count = Math.min(left, chunk.count);
       if (count === 0) continue;
       parts.push({ chunk, count, bytes: chunk.ends[count - 1]! });
       left -= count;
@@ -381,18 +390,20 @@ export class ProtoSpanQueue implements SpanQueue<Uint8Array> {
     const body = assemble(parts);
     let count = 0;
     for (const p of parts) {
-      const { w, ends } = p.chunk;
+      const chunk = p.chunk;
+      const { w, ends } = chunk;
       w.buf.copyWithin(0, p.bytes, w.pos);
       w.pos -= p.bytes;
-      ends.splice(0, p.count);
-      for (let i = 0; i < ends.length; i++) ends[i]! -= p.bytes;
+      ends.copyWithin(0, p.count, chunk.count);
+      chunk.count -= p.count;
+      for (let i = 0; i < chunk.count; i++) ends[i]! -= p.bytes;
       w.shrink();
       count += p.count;
     }
     this.length -= count;
     // Scopes come and go (a tracer per library); an empty chunk is dropped rather than kept forever.
     for (let i = this.chunks.length - 1; i >= 0; i--) {
-      if (this.chunks[i]!.ends.length === 0 && this.chunks.length > 4) {
+      if (this.chunks[i]!.count === 0 && this.chunks.length > 4) {
         if (this.last === this.chunks[i]) this.last = undefined;
         this.chunks.splice(i, 1);
       }
