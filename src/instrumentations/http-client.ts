@@ -147,13 +147,15 @@ function prepare(args: RequestArgs, defaultProtocol: 'http:' | 'https:', parent:
 
   const injected: Record<string, string> = {};
   s.propagator.inject(trace.setSpan(parent, span), injected, headerSetter);
-  const merged: Record<string, unknown> = {};
+  // The caller's headers are copied, never changed: the app may reuse its options object.
+  let merged: Record<string, unknown> = injected;
   if (headers) {
+    merged = {};
     for (const key of Object.keys(headers)) {
       if (!Object.hasOwn(injected, key.toLowerCase())) merged[key] = (headers as Record<string, unknown>)[key];
     }
+    Object.assign(merged, injected);
   }
-  Object.assign(merged, injected);
   const newArgs = args.slice();
   const slot = args[optionsIndex];
   if (options !== undefined) newArgs[optionsIndex] = { ...options, headers: merged };

@@ -75,6 +75,8 @@ export class HttpMetrics {
   private activeScheme = '';
   private active: GaugeSeries | undefined;
   private last: ServerMetricSource = { method: '', scheme: '', protocolVersion: '', route: undefined, status: undefined, errorType: undefined };
+  private lastClient: ClientMetricSource = { method: '', serverAddress: '', serverPort: 0, status: undefined, errorType: undefined };
+  private lastClientDuration: HistogramSeries | undefined;
   private lastKey = '';
   private lastDuration: HistogramSeries | undefined;
   private lastRequestSize: HistogramSeries | undefined;
@@ -119,8 +121,20 @@ export class HttpMetrics {
   }
 
   clientFinished(c: ClientMetricSource, seconds: number, traceId?: string, spanId?: string): void {
-    const key = `${c.method}\0${c.serverAddress}\0${c.serverPort}\0${c.status ?? ''}\0${c.errorType ?? ''}`;
-    this.clientDuration.observe(key, clientLabels, c, seconds, traceId, spanId);
+    const l = this.lastClient;
+    if (
+      this.lastClientDuration === undefined ||
+      c.status !== l.status ||
+      c.serverPort !== l.serverPort ||
+      c.serverAddress !== l.serverAddress ||
+      c.method !== l.method ||
+      c.errorType !== l.errorType
+    ) {
+      const key = `${c.method}\0${c.serverAddress}\0${c.serverPort}\0${c.status ?? ''}\0${c.errorType ?? ''}`;
+      this.lastClientDuration = this.clientDuration.seriesFor(key, clientLabels, c);
+      this.lastClient = { method: c.method, serverAddress: c.serverAddress, serverPort: c.serverPort, status: c.status, errorType: c.errorType };
+    }
+    this.clientDuration.record(this.lastClientDuration, seconds, traceId, spanId);
   }
 
   collect(): Family[] {

@@ -45,3 +45,14 @@ test('past the series cap, remembered label sets keep counting into the overflow
   assert.deepEqual(byRoute, { '/a': 1, overflow: 3 });
   assert.equal(m.serverDuration.cap.overflowed, 3);
 });
+
+test('client calls that alternate between upstreams and outcomes are each counted in their own series', () => {
+  const m = new HttpMetrics([0.1, 1], 100);
+  const call = (over = {}) => ({ method: 'GET', serverAddress: 'api', serverPort: 80, status: 200, errorType: undefined, ...over });
+  for (const c of [call(), call(), call({ serverPort: 8080 }), call(), call({ status: undefined, errorType: 'ECONNREFUSED' }), call()]) m.clientFinished(c, 0.01);
+  const family = m.collect().find((f) => f.name === 'http_client_request_duration_seconds');
+  const byLabels = Object.fromEntries(
+    family.samples.filter((x) => x.name.endsWith('_count')).map((s) => [`${s.labels.server_port} ${s.labels.http_response_status_code ?? s.labels.error_type}`, s.value]),
+  );
+  assert.deepEqual(byLabels, { '80 200': 4, '8080 200': 1, '80 ECONNREFUSED': 1 });
+});
