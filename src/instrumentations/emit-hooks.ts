@@ -35,7 +35,7 @@ export function recordOf(emitter: object): EmitterRecord | undefined {
 function hookedEmit(original: (...args: unknown[]) => boolean) {
   return function emit(this: object, event: string | symbol) {
     // A server response is found through its request (`res.req`, set by Node since 15.7):
-    // one WeakMap entry per server exchange instead of two.
+    // one slot per server exchange instead of two.
     const record = records.get(this instanceof http.ServerResponse ? (this.req as object) ?? this : this);
     if (record === undefined) return Reflect.apply(original, this, arguments);
     try {
