@@ -47,7 +47,10 @@ function hookedEmit(original: (...args: unknown[]) => boolean) {
     // with only Node's own listeners there is no app code to run in it ('error' excepted:
     // unheard, it throws, and the crash monitor looks for the active span). A hello-world
     // request has 7 hooked emits: 2 have listeners, both Node's.
-    if (event !== 'error' && (this as EventEmitter).listenerCount(event) <= record.nodeListeners(this, event)) return Reflect.apply(original, this, arguments);
+    if (event !== 'error') {
+      const listeners = (this as EventEmitter).listenerCount(event);
+      if (listeners === 0 || listeners <= record.nodeListeners(this, event)) return Reflect.apply(original, this, arguments);
+    }
     return runWith(record.ctx, original, this, arguments as unknown as unknown[]);
   };
 }

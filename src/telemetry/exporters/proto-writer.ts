@@ -1,0 +1,204 @@
+// The protobuf wire format, as much of it as OTLP needs: varints, fixed-width numbers, strings and
+// bytes, and length-delimited fields written in one pass. A length-delimited field reserves room
+// for its length, the body is written after it, and the length is filled in at the end; when the
+// reserved room was the wrong size the body is moved, so every varint stays minimal.
+import { toMicros } from './otlp-json.js';
+
+const VARINT = 0;
+const I64 = 1;
+export const LEN = 2;
+const I32 = 5;
+const TWO_POW_32 = 4294967296;
+
+/** Hex digit → value; anything else reads as 0, as a malformed id is not ours to reject here. */
+const HEX = new Uint8Array(128);
+for (let i = 0; i < 10; i++) HEX[48 + i] = i;
+for (let i = 0; i < 6; i++) HEX[97 + i] = HEX[65 + i] = 10 + i;
+
+export function varintSize(n: number): number {
+  let size = 1;
+  while (n > 127) {
+    n = Math.floor(n / 128);
+    size++;
+  }
+  return size;
+}
+
+export class Writer {
+  pos = 0;
+  buf: Buffer;
+
+  constructor(readonly initialSize: number) {
+    this.buf = Buffer.allocUnsafe(initialSize);
+  }
+
+  ensure(n: number): void {
+    if (this.pos + n > this.buf.length) this.grow(n);
+  }
+
+  private grow(n: number): void {
+    const next = Buffer.allocUnsafe(Math.max(this.buf.length * 2, this.pos + n));
+    this.buf.copy(next, 0, 0, this.pos);
+    this.buf = next;
+  }
+
+  /** After a burst: give back a buffer that grew large, once it is (nearly) empty again. */
+  shrink(): void {
+    if (this.buf.length > 4 * this.initialSize && this.pos < this.initialSize / 2) {
+      const next = Buffer.allocUnsafe(this.initialSize);
+      this.buf.copy(next, 0, 0, this.pos);
+      this.buf = next;
+    }
+  }
+
+  varint(n: number): void {
+    this.ensure(10);
+    const buf = this.buf;
+    while (n > 127) {
+      buf[this.pos++] = (n & 0x7f) | 0x80;
+      n = Math.floor(n / 128); // not >>> 7: lengths and counts may exceed 2^31
+    }
+    buf[this.pos++] = n;
+  }
+
+  tag(field: number, wireType: number): void {
+    this.varint(field * 8 + wireType);
+  }
+
+  /** Opens a length-delimited field; returns where its body starts, for end(). */
+  begin(field: number, reserve: number): number {
+    this.tag(field, LEN);
+    this.ensure(reserve);
+    this.pos += reserve;
+    return this.pos;
+  }
+
+  end(start: number, reserve: number): void {
+    const len = this.pos - start;
+    const size = varintSize(len);
+    if (size !== reserve) {
+      this.ensure(size - reserve);
+      this.buf.copyWithin(start + size - reserve, start, this.pos);
+      this.pos += size - reserve;
+    }
+    let p = start - reserve;
+    let n = len;
+    while (n > 127) {
+      this.buf[p++] = (n & 0x7f) | 0x80;
+      n = Math.floor(n / 128);
+    }
+    this.buf[p] = n;
+  }
+
+  uint(field: number, n: number): void {
+    if (n === 0) return; // proto3 leaves default scalars out
+    this.tag(field, VARINT);
+    this.varint(n >>> 0);
+  }
+
+  /** Always written, for members of a oneof (AnyValue), where presence carries meaning. */
+  int64(field: number, n: number): void {
+    this.tag(field, VARINT);
+    this.ensure(10);
+    // Two's complement over 64 bits; ToUint32 is exact for any safe integer.
+    let lo = n >>> 0;
+    let hi = Math.floor(n / TWO_POW_32) >>> 0;
+    while (hi !== 0 || lo > 127) {
+      this.buf[this.pos++] = (lo & 0x7f) | 0x80;
+      lo = ((lo >>> 7) | (hi << 25)) >>> 0;
+      hi >>>= 7;
+    }
+    this.buf[this.pos++] = lo;
+  }
+
+  bool(field: number, b: boolean): void {
+    this.tag(field, VARINT);
+    this.ensure(1);
+    this.buf[this.pos++] = b ? 1 : 0;
+  }
+
+  double(field: number, n: number): void {
+    this.tag(field, I64);
+    this.ensure(8);
+    this.buf.writeDoubleLE(n, this.pos);
+    this.pos += 8;
+  }
+
+  fixed32(field: number, n: number): void {
+    if (n === 0) return;
+    this.tag(field, I32);
+    this.ensure(4);
+    this.buf.writeUInt32LE(n >>> 0, this.pos);
+    this.pos += 4;
+  }
+
+  /** A *_unix_nano fixed64 from epoch milliseconds, without going through BigInt. */
+  nanos(field: number, ms: number): void {
+    const us = toMicros(ms);
+    if (us === 0) return;
+    this.tag(field, I64);
+    this.ensure(8);
+    // us * 1000 split into 32-bit halves; every intermediate stays below 2^53, so it is exact.
+    const usHi = Math.floor(us / TWO_POW_32);
+    const lo = (us - usHi * TWO_POW_32) * 1000;
+    const carry = Math.floor(lo / TWO_POW_32);
+    this.buf.writeUInt32LE(lo - carry * TWO_POW_32, this.pos);
+    this.buf.writeUInt32LE((usHi * 1000 + carry) >>> 0, this.pos + 4);
+    this.pos += 8;
+  }
+
+  /** Written even when empty inside a oneof; elsewhere callers skip empty strings. */
+  string(field: number, s: string): void {
+    this.tag(field, LEN);
+    const n = s.length;
+    if (n < 128) {
+      // Assume ASCII (one byte per UTF-16 unit, so the length fits the one byte reserved) and
+      // copy in a loop, which beats a native call for short strings; start again on the first
+      // character that is not.
+      this.ensure(n + 1);
+      const buf = this.buf;
+      const lenAt = this.pos;
+      let p = lenAt + 1;
+      let i = 0;
+      for (; i < n; i++) {
+        const c = s.charCodeAt(i);
+        if (c > 127) break;
+        buf[p++] = c;
+      }
+      if (i === n) {
+        buf[lenAt] = n;
+        this.pos = p;
+        return;
+      }
+    }
+    const bytes = Buffer.byteLength(s, 'utf8');
+    this.varint(bytes);
+    this.ensure(bytes);
+    this.pos += this.buf.write(s, this.pos, bytes, 'utf8');
+  }
+
+  optString(field: number, s: string | undefined): void {
+    if (s) this.string(field, s);
+  }
+
+  /** Hex trace/span id as raw bytes. */
+  hexBytes(field: number, hex: string | undefined): void {
+    if (!hex) return;
+    const n = hex.length >>> 1;
+    this.tag(field, LEN);
+    this.varint(n);
+    this.ensure(n);
+    const buf = this.buf;
+    let p = this.pos;
+    for (let i = 0; i < 2 * n; i += 2) buf[p++] = (HEX[hex.charCodeAt(i) & 127]! << 4) | HEX[hex.charCodeAt(i + 1) & 127]!;
+    this.pos = p;
+  }
+
+  bytes(field: number, b: Uint8Array): void {
+    this.tag(field, LEN);
+    this.varint(b.length);
+    this.ensure(b.length);
+    this.buf.set(b, this.pos);
+    this.pos += b.length;
+  }
+}
