@@ -89,7 +89,17 @@ export function installLifecycle(target: Flushable, timeoutMs: number): () => vo
         span.recordException(err as Error);
         span.setAttribute('error.type', errorType(err));
         span.setStatus({ code: SpanStatusCode.ERROR });
-        if (!survives) span.end();
+        if (!survives) {
+          span.end();
+          // The spans it was nested in (the request's server span, the app's own) never end
+          // otherwise: they fail with it, the exception event staying where it was thrown.
+          for (let parent = span.localParent; parent !== undefined; parent = parent.localParent) {
+            if (parent.ended) continue;
+            parent.setAttribute('error.type', errorType(err));
+            parent.setStatus({ code: SpanStatusCode.ERROR });
+            parent.end();
+          }
+        }
       }
       if (!survives) target.flushSync(timeoutMs);
     } catch (e) {

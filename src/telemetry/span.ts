@@ -42,6 +42,8 @@ export class RecordingSpan implements Span, FinishedSpan {
   droppedLinksCount = 0;
   status: { code: number; message?: string | undefined } = { code: SpanStatusCode.UNSET };
   ended = false;
+  /** The parent when it is a span of this process: a crash ends the whole local chain (lifecycle.ts). */
+  localParent: RecordingSpan | undefined = undefined;
 
   constructor(
     private readonly sc: SpanContext,

@@ -45,7 +45,8 @@ export class PeriscopeTracer implements Tracer {
    */
   start(name: string, kind: number, parentCtx: Context, attributes: Attributes | undefined, startTime: number, root = false): Span {
     if (isTracingSuppressed(parentCtx)) return trace.wrapSpanContext(INVALID);
-    const p = root ? undefined : trace.getSpanContext(parentCtx);
+    const parentSpan = root ? undefined : trace.getSpan(parentCtx);
+    const p = parentSpan?.spanContext();
     const parent = p !== undefined && isSpanContextValid(p) ? p : undefined;
     const traceId = parent ? parent.traceId : newTraceId();
     const sampled = this.pipeline.sampler(parent, traceId);
@@ -58,6 +59,7 @@ export class PeriscopeTracer implements Tracer {
     if (!sampled || sink === undefined) return trace.wrapSpanContext(sc);
     const span = new RecordingSpan(sc, name, kind, parent, startTime, this.scope, this.pipeline.resource, this.pipeline.limits, sink);
     if (attributes !== undefined) span.attributes = attributes;
+    if (parentSpan instanceof RecordingSpan) span.localParent = parentSpan;
     return span;
   }
 

@@ -207,6 +207,23 @@ describe('crashes', () => {
     },
   );
 
+  test('ends the request span with the app span a crash happens in, the exception on the app span only', async () => {
+    const run = await crashTwice('/crash-in-child', 'http/protobuf');
+    assert.deepEqual({ code: run.with.code, signal: run.with.signal }, { code: 1, signal: null });
+    assert.equal(run.with.stderr, run.without.stderr);
+    const spans = run.spans();
+    const server = spans.find((s) => attrs(s)['url.path'] === '/crash-in-child');
+    const child = spans.find((s) => s.name === 'child work');
+    assert.ok(server, 'the server span of the crashing request is exported');
+    assert.ok(child, 'the app span is exported');
+    assert.equal(child.parentSpanId, server.spanId);
+    assert.equal(child.status.code, ERROR);
+    assert.equal(child.events.filter((e) => e.name === 'exception').length, 1);
+    assert.equal(server.status.code, ERROR);
+    assert.equal(attrs(server)['error.type'], 'TypeError');
+    assert.equal(server.events.filter((e) => e.name === 'exception').length, 0);
+  });
+
   test('never holds a crash longer than the bound when the collector never answers', async () => {
     const { app } = start('server.mjs', { collector: `http://127.0.0.1:${silent.address().port}` });
     const port = await waitForPort(app);
