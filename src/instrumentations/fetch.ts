@@ -2,8 +2,8 @@
 // diagnostics channels, so nothing is patched: we subscribe, start the span on create (which
 // runs synchronously inside the caller's async context), and end it on trailers or error.
 import dc from 'node:diagnostics_channel';
-import { SpanKind, trace, type Span } from '@opentelemetry/api';
-import { activeContext } from '../telemetry/context.js';
+import { SpanKind, type Span } from '@opentelemetry/api';
+import { activeContext, withSpan } from '../telemetry/context.js';
 import { now } from '../telemetry/clock.js';
 import { RecordingSpan } from '../telemetry/span.js';
 import { isTracingSuppressed } from '../telemetry/suppress.js';
@@ -83,7 +83,7 @@ function onCreate(message: unknown): void {
       );
     }
     const injected: Record<string, string> = {};
-    s.propagator.inject(trace.setSpan(parent, span), injected, setter);
+    s.propagator.inject(withSpan(parent, span), injected, setter);
     dropHeaders(request, injected);
     for (const key of Object.keys(injected)) request.addHeader(key, injected[key] as string);
     exchanges.set(request, { span, method, serverAddress: hostname, serverPort: port, startTime, status: undefined, errorType: undefined });

@@ -4,8 +4,8 @@
 // caller set: periscope owns traceparent/tracestate/baggage on outgoing requests.
 import http from 'node:http';
 import https from 'node:https';
-import { SpanKind, trace, type Context, type Span } from '@opentelemetry/api';
-import { activeContext } from '../telemetry/context.js';
+import { SpanKind, type Context, type Span } from '@opentelemetry/api';
+import { activeContext, withSpan } from '../telemetry/context.js';
 import { now } from '../telemetry/clock.js';
 import { RecordingSpan } from '../telemetry/span.js';
 import { isTracingSuppressed } from '../telemetry/suppress.js';
@@ -146,7 +146,7 @@ function prepare(args: RequestArgs, defaultProtocol: 'http:' | 'https:', parent:
   }
 
   const injected: Record<string, string> = {};
-  s.propagator.inject(trace.setSpan(parent, span), injected, headerSetter);
+  s.propagator.inject(withSpan(parent, span), injected, headerSetter);
   // The caller's headers are copied, never changed: the app may reuse its options object.
   let merged: Record<string, unknown> = injected;
   if (headers) {

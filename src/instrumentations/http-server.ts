@@ -4,8 +4,8 @@
 // finish(), the one place a server span ends.
 import http from 'node:http';
 import https from 'node:https';
-import { ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type Context, type Span } from '@opentelemetry/api';
-import { runWith } from '../telemetry/context.js';
+import { ROOT_CONTEXT, SpanKind, SpanStatusCode, type Context, type Span } from '@opentelemetry/api';
+import { runWith, withSpan } from '../telemetry/context.js';
 import { now } from '../telemetry/clock.js';
 import { RecordingSpan } from '../telemetry/span.js';
 import { errorType, normalizeMethod, serverRequestAttributes, serverStatusIsError, spanName, targetPath } from '../semconv/http.js';
@@ -144,7 +144,7 @@ function startExchange(server: object, req: http.IncomingMessage, scheme: 'http'
   }
   const ex = new ServerExchange(span, method, scheme, req.httpVersion, route, startTime, contentLength(req.headers['content-length']));
   if (accessLog !== undefined) ex.access = accessLog.begin(req, path);
-  ex.ctx = trace.setSpan(parent, span);
+  ex.ctx = withSpan(parent, span);
   s.metrics?.serverStarted(ex);
   return ex;
 }

@@ -2,12 +2,45 @@
 // timers and callbacks without any per-call bookkeeping on our side.
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { EventEmitter } from 'node:events';
-import { ROOT_CONTEXT, type Context, type ContextManager } from '@opentelemetry/api';
+import { ROOT_CONTEXT, type Context, type ContextManager, type Span } from '@opentelemetry/api';
 
 export const storage = new AsyncLocalStorage<Context>();
 
 export function activeContext(): Context {
   return storage.getStore() ?? ROOT_CONTEXT;
+}
+
+// The API's own key for the active span: createContextKey() is Symbol.for(description) in every
+// @opentelemetry/api 1.x, which is how all copies of the API agree on it.
+const SPAN_KEY = Symbol.for('OpenTelemetry Context Key SPAN');
+
+/**
+ * `parent` with `span` as its active span: what trace.setSpan(parent, span) returns, without
+ * copying the parent's Map of values (the API's BaseContext copies it on every setValue). Done
+ * for every request and every outgoing call. Reads of other keys go to the parent; the rare
+ * setValue/deleteValue on it builds the API's own context from the parent, so chains never grow.
+ */
+class SpanContext implements Context {
+  constructor(
+    private readonly parent: Context,
+    private readonly span: Span,
+  ) {}
+
+  getValue(key: symbol): unknown {
+    return key === SPAN_KEY ? this.span : this.parent.getValue(key);
+  }
+
+  setValue(key: symbol, value: unknown): Context {
+    return this.parent.setValue(SPAN_KEY, this.span).setValue(key, value);
+  }
+
+  deleteValue(key: symbol): Context {
+    return this.parent.setValue(SPAN_KEY, this.span).deleteValue(key);
+  }
+}
+
+export function withSpan(parent: Context, span: Span): Context {
+  return new SpanContext(parent, span);
 }
 
 /** Run fn(...args) with `ctx` active. Cheap when ctx is already active. */

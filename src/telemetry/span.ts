@@ -22,6 +22,7 @@ export interface SpanSink {
 
 const EMPTY: never[] = [];
 Object.freeze(EMPTY);
+const UNSET_STATUS = Object.freeze({ code: SpanStatusCode.UNSET as number });
 
 export class RecordingSpan implements Span, FinishedSpan {
   name: string;
@@ -40,7 +41,8 @@ export class RecordingSpan implements Span, FinishedSpan {
   droppedEventsCount = 0;
   links: SpanLinkData[] = EMPTY;
   droppedLinksCount = 0;
-  status: { code: number; message?: string | undefined } = { code: SpanStatusCode.UNSET };
+  /** Replaced, never changed in place: spans share the UNSET one. */
+  status: { readonly code: number; readonly message?: string | undefined } = UNSET_STATUS;
   ended = false;
   /** The parent when it is a span of this process: a crash ends the whole local chain (lifecycle.ts). */
   localParent: RecordingSpan | undefined = undefined;

@@ -12,7 +12,7 @@ import {
   type Attributes,
 } from '@opentelemetry/api';
 import type { SpanLimits } from '../config.js';
-import { activeContext, runWith } from './context.js';
+import { activeContext, runWith, withSpan } from './context.js';
 import { now, toEpochMs } from './clock.js';
 import { newSpanId, newTraceId } from './ids.js';
 import { RecordingSpan, type SpanSink } from './span.js';
@@ -98,7 +98,7 @@ export class PeriscopeTracer implements Tracer {
     }
     const parent = ctx ?? activeContext();
     const span = this.startSpan(name, options, parent);
-    return runWith(trace.setSpan(parent, span), fn, undefined, [span]) as ReturnType<F>;
+    return runWith(withSpan(parent, span), fn, undefined, [span]) as ReturnType<F>;
   }
 }
 

@@ -2,12 +2,12 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { EventEmitter } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { ROOT_CONTEXT, SpanKind, SpanStatusCode, context, createTraceState, isSpanContextValid, trace } from '@opentelemetry/api';
+import { ROOT_CONTEXT, SpanKind, SpanStatusCode, context, createContextKey, createTraceState, isSpanContextValid, propagation, trace } from '@opentelemetry/api';
 import { PeriscopeTracerProvider } from '../../dist/src/telemetry/tracer.js';
 import { createSampler } from '../../dist/src/telemetry/sampler.js';
 import { newSpanId, newTraceId } from '../../dist/src/telemetry/ids.js';
 import { now, toEpochMs } from '../../dist/src/telemetry/clock.js';
-import { AlsContextManager, runWith } from '../../dist/src/telemetry/context.js';
+import { AlsContextManager, runWith, withSpan } from '../../dist/src/telemetry/context.js';
 import { suppressTracing } from '../../dist/src/telemetry/suppress.js';
 
 const LIMITS = {
@@ -354,5 +354,36 @@ describe('active spans', () => {
     ee.on('x', () => (seen = trace.getActiveSpan()));
     ee.emit('x');
     assert.equal(seen, span);
+  });
+});
+
+describe('the context a span is made active in', () => {
+  const span = trace.wrapSpanContext({ traceId: '0af7651916cd43dd8448eb211c80319c', spanId: 'b7ad6b7169203331', traceFlags: 1 });
+  const other = trace.wrapSpanContext({ traceId: '1af7651916cd43dd8448eb211c80319c', spanId: 'c7ad6b7169203331', traceFlags: 1 });
+  const KEY = createContextKey('periscope test key');
+  const baggage = propagation.createBaggage({ tenant: { value: 'acme' } });
+  const parent = propagation.setBaggage(trace.setSpan(ROOT_CONTEXT.setValue(KEY, 'kept'), other), baggage);
+
+  it("reads like trace.setSpan's: the span, and every other value of the parent", () => {
+    const ctx = withSpan(parent, span);
+    assert.equal(trace.getSpan(ctx), span);
+    assert.equal(ctx.getValue(KEY), 'kept');
+    assert.equal(propagation.getBaggage(ctx).getEntry('tenant').value, 'acme');
+    assert.equal(trace.getSpan(parent), other, 'the parent is unchanged');
+  });
+
+  it('keeps the span and the parent values through setValue and deleteValue, as the API context does', () => {
+    const ctx = withSpan(parent, span);
+    const KEY2 = createContextKey('another');
+    const added = ctx.setValue(KEY2, 42);
+    assert.equal(trace.getSpan(added), span);
+    assert.equal(added.getValue(KEY2), 42);
+    assert.equal(added.getValue(KEY), 'kept');
+    assert.equal(ctx.getValue(KEY2), undefined, 'setValue returns a new context');
+    const removed = ctx.deleteValue(KEY);
+    assert.equal(removed.getValue(KEY), undefined);
+    assert.equal(trace.getSpan(removed), span);
+    assert.equal(trace.getSpan(trace.deleteSpan(ctx)), undefined);
+    assert.equal(trace.getSpan(trace.setSpan(ctx, other)), other);
   });
 });

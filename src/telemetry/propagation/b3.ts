@@ -14,6 +14,7 @@ import {
   type TextMapSetter,
 } from '@opentelemetry/api';
 import { outgoingSpanContext, soleHeaderValue } from './tracecontext.js';
+import { withSpan } from '../context.js';
 
 export type B3Mode = 'single' | 'multi';
 
@@ -130,12 +131,15 @@ export class B3Propagator implements TextMapPropagator {
         parsed = parseMulti(carrier, getter);
         if (parsed === undefined) return context;
       }
-      return trace.setSpanContext(context, {
-        traceId: parsed.traceId,
-        spanId: parsed.spanId,
-        traceFlags: parsed.sampled ? TraceFlags.SAMPLED : TraceFlags.NONE,
-        isRemote: true,
-      });
+      return withSpan(
+        context,
+        trace.wrapSpanContext({
+          traceId: parsed.traceId,
+          spanId: parsed.spanId,
+          traceFlags: parsed.sampled ? TraceFlags.SAMPLED : TraceFlags.NONE,
+          isRemote: true,
+        }),
+      );
     } catch {
       return context;
     }

@@ -17,6 +17,7 @@ import {
   type TraceState as ApiTraceState,
 } from '@opentelemetry/api';
 import { isTracingSuppressed } from '../suppress.js';
+import { withSpan } from '../context.js';
 import { TraceState, parseTraceState } from './trace-state.js';
 
 const TRACEPARENT = 'traceparent';
@@ -143,7 +144,7 @@ export class W3CTraceContextPropagator implements TextMapPropagator {
       // tracestate means nothing without a valid traceparent, so it is read only now.
       const traceState = parseTraceState(getter.get(carrier, TRACESTATE));
       if (traceState !== undefined) spanContext.traceState = traceState;
-      return trace.setSpanContext(context, spanContext);
+      return withSpan(context, trace.wrapSpanContext(spanContext));
     } catch {
       return context;
     }
