@@ -1,0 +1,88 @@
+// A quick A/B of configurations on one app, with the same phases and readings as `npm run bench`,
+// printed one line per run and never written anywhere. For trying a change, not for publishing.
+//
+//   node benchmarks/ab.mjs <app> <config>[,<config>…] [repetitions] [--node <binary>] [--register <file>]
+//
+// app: hello | proxy | express. config: bare | off | full, optionally with extra environment,
+// e.g. `off:OTEL_PROPAGATORS=none;OTEL_NODE_DISABLED_INSTRUMENTATIONS=undici`. The fixed rates
+// are 50 % and 80 % of the first run's saturated rate. --register compares another build of the
+// preload (a copy of an older dist/register.js placed in dist/, so it finds the same packages).
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { runServer } from './lib/scenario.mjs';
+import { startLoad } from './lib/load.mjs';
+import { startSink } from './lib/sink.mjs';
+import { start } from './lib/procs.mjs';
+
+const HERE = dirname(fileURLToPath(import.meta.url));
+const APPS = { hello: '/', proxy: '/', express: '/users/42' };
+const SERVER_CPU = 0;
+const LOAD_CPU = 1;
+
+const argv = process.argv.slice(2);
+const option = (name, fallback) => {
+  const i = argv.indexOf(name);
+  if (i < 0) return fallback;
+  const [, value] = argv.splice(i, 2);
+  return value;
+};
+const node = option('--node', process.execPath);
+const register = resolve(option('--register', join(HERE, '..', 'dist', 'register.js')));
+const [app, specs, reps = '2'] = argv;
+if (!(app in APPS) || !specs) {
+  console.error('usage: node benchmarks/ab.mjs <hello|proxy|express> <bare|off|full[:ENV=V;…]>,… [repetitions] [--node <binary>] [--register <file>]');
+  process.exit(2);
+}
+
+const PERISCOPE_ENV = { OTEL_EXPORTER_PROMETHEUS_PORT: '0', OTEL_EXPORTER_PROMETHEUS_HOST: '127.0.0.1', OTEL_LOG_LEVEL: 'debug' };
+const sink = await startSink({ cpu: LOAD_CPU });
+const load = await startLoad({ cpu: LOAD_CPU });
+const BASE = {
+  bare: { name: 'bare', args: [], env: {} },
+  off: { name: 'off', args: ['--import', register], env: { ...PERISCOPE_ENV, OTEL_TRACES_EXPORTER: 'none' }, metricsUrl: 'debug-line' },
+  full: {
+    name: 'full',
+    args: ['--import', register],
+    env: { ...PERISCOPE_ENV, OTEL_TRACES_EXPORTER: 'otlp', OTEL_TRACES_SAMPLER: 'always_on', OTEL_EXPORTER_OTLP_PROTOCOL: 'http/protobuf', OTEL_EXPORTER_OTLP_ENDPOINT: sink.url },
+    metricsUrl: 'debug-line',
+    scrape: true,
+    expectSpans: true,
+  },
+};
+
+const appEnv = {};
+let upstream;
+try {
+  if (app === 'proxy') {
+    upstream = start('upstream', process.execPath, [join(HERE, 'apps', 'upstream.js')], { cpu: LOAD_CPU });
+    appEnv.UPSTREAM_URL = `http://127.0.0.1:${(await upstream.waitFor(/listening (\d+)/))[1]}/`;
+  }
+  let rates = null;
+  for (let r = 0; r < Number(reps); r++) {
+    for (const spec of specs.split(',')) {
+      const [name, extra = ''] = spec.split(':');
+      const base = BASE[name];
+      if (base === undefined) throw new Error(`unknown configuration ${name}`);
+      const env = { ...base.env, ...Object.fromEntries(extra.split(';').filter(Boolean).map((kv) => kv.split('='))) };
+      const out = await runServer({
+        node,
+        appFile: join(HERE, 'apps', `${app}.js`),
+        path: APPS[app],
+        config: { ...base, env },
+        env: appEnv,
+        load,
+        sink,
+        durations: { settleMs: 500, warmup: 1, saturated: 4, fixed: 2 },
+        rates,
+        cpu: SERVER_CPU,
+      });
+      rates ??= out.rates;
+      const fixed = out.fixed.map((f) => `p50/p99 @${f.rate}: ${f.p50}/${f.p99} ms`).join(', ');
+      console.log(`${spec}: ${Math.round(out.sat.rps)} req/s, ${out.sat.cpuUsPerReq.toFixed(1)} µs CPU/req, ${fixed}, RSS ${out.rssIdle.toFixed(0)}/${out.rssLoad.toFixed(0)} MB, ${out.spansPerReq?.toFixed(2)} spans/req${out.invalid ? `, INVALID: ${out.invalid}` : ''}`);
+    }
+  }
+} finally {
+  await load.stop();
+  await sink.stop();
+  await upstream?.stop(1000);
+}
