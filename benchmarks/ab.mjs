@@ -13,6 +13,7 @@ import { runServer } from './lib/scenario.mjs';
 import { startLoad } from './lib/load.mjs';
 import { startSink } from './lib/sink.mjs';
 import { start } from './lib/procs.mjs';
+import { periscopeConfigs } from './lib/configs.mjs';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const APPS = { hello: '/', proxy: '/', express: '/users/42' };
@@ -34,21 +35,9 @@ if (!(app in APPS) || !specs) {
   process.exit(2);
 }
 
-const PERISCOPE_ENV = { OTEL_EXPORTER_PROMETHEUS_PORT: '0', OTEL_EXPORTER_PROMETHEUS_HOST: '127.0.0.1', OTEL_LOG_LEVEL: 'debug' };
 const sink = await startSink({ cpu: LOAD_CPU });
 const load = await startLoad({ cpu: LOAD_CPU });
-const BASE = {
-  bare: { name: 'bare', args: [], env: {} },
-  off: { name: 'off', args: ['--import', register], env: { ...PERISCOPE_ENV, OTEL_TRACES_EXPORTER: 'none' }, metricsUrl: 'debug-line' },
-  full: {
-    name: 'full',
-    args: ['--import', register],
-    env: { ...PERISCOPE_ENV, OTEL_TRACES_EXPORTER: 'otlp', OTEL_TRACES_SAMPLER: 'always_on', OTEL_EXPORTER_OTLP_PROTOCOL: 'http/protobuf', OTEL_EXPORTER_OTLP_ENDPOINT: sink.url },
-    metricsUrl: 'debug-line',
-    scrape: true,
-    expectSpans: true,
-  },
-};
+const BASE = Object.fromEntries(periscopeConfigs(sink.url, register).map((c) => [c.name, c]));
 
 const appEnv = {};
 let upstream;

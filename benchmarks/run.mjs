@@ -16,6 +16,7 @@ import { start } from './lib/procs.mjs';
 import { markdown, summary } from './lib/report.mjs';
 import { preparePeers } from './lib/peers.mjs';
 import { profile } from './lib/profile.mjs';
+import { periscopeConfigs as configsFor } from './lib/configs.mjs';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const ROOT = resolve(HERE, '..');
@@ -46,37 +47,8 @@ const APPS = [
   { name: 'proxy', file: 'proxy.js', path: '/', what: 'node:http + one http.request + one fetch to a bare upstream' },
   { name: 'express', file: 'express.js', path: '/users/42', what: 'Express 5, route /users/:id' },
 ];
-const PERISCOPE_ENV = { OTEL_EXPORTER_PROMETHEUS_PORT: '0', OTEL_EXPORTER_PROMETHEUS_HOST: '127.0.0.1', OTEL_LOG_LEVEL: 'debug' };
-
-function periscopeConfigs(sinkUrl) {
-  return [
-    { name: 'bare', label: 'bare', args: [], env: {} },
-    {
-      name: 'off',
-      label: 'periscope, export off',
-      periscope: true,
-      args: ['--import', REGISTER],
-      env: { ...PERISCOPE_ENV, OTEL_TRACES_EXPORTER: 'none' },
-      metricsUrl: 'debug-line',
-    },
-    {
-      name: 'full',
-      label: 'periscope, full',
-      periscope: true,
-      args: ['--import', REGISTER],
-      env: {
-        ...PERISCOPE_ENV,
-        OTEL_TRACES_EXPORTER: 'otlp',
-        OTEL_TRACES_SAMPLER: 'always_on',
-        OTEL_EXPORTER_OTLP_PROTOCOL: 'http/protobuf',
-        OTEL_EXPORTER_OTLP_ENDPOINT: sinkUrl,
-      },
-      metricsUrl: 'debug-line',
-      scrape: true,
-      expectSpans: true,
-    },
-  ];
-}
+// run.mjs always measures this repository's build.
+const periscopeConfigs = (sinkUrl) => configsFor(sinkUrl, REGISTER);
 
 function log(line) {
   process.stderr.write(`bench: ${line}\n`);

@@ -1,0 +1,35 @@
+// The configurations every benchmark compares, on the same Node binary: bare, periscope with
+// export off, and periscope exporting everything to the sink. One definition for run.mjs,
+// profile.mjs and ab.mjs.
+const PERISCOPE_ENV = { OTEL_EXPORTER_PROMETHEUS_PORT: '0', OTEL_EXPORTER_PROMETHEUS_HOST: '127.0.0.1', OTEL_LOG_LEVEL: 'debug' };
+
+/** `register`: the preload file to load (dist/register.js, or another build for an A/B). */
+export function periscopeConfigs(sinkUrl, register) {
+  return [
+    { name: 'bare', label: 'bare', args: [], env: {} },
+    {
+      name: 'off',
+      label: 'periscope, export off',
+      periscope: true,
+      args: ['--import', register],
+      env: { ...PERISCOPE_ENV, OTEL_TRACES_EXPORTER: 'none' },
+      metricsUrl: 'debug-line',
+    },
+    {
+      name: 'full',
+      label: 'periscope, full',
+      periscope: true,
+      args: ['--import', register],
+      env: {
+        ...PERISCOPE_ENV,
+        OTEL_TRACES_EXPORTER: 'otlp',
+        OTEL_TRACES_SAMPLER: 'always_on',
+        OTEL_EXPORTER_OTLP_PROTOCOL: 'http/protobuf',
+        OTEL_EXPORTER_OTLP_ENDPOINT: sinkUrl,
+      },
+      metricsUrl: 'debug-line',
+      scrape: true,
+      expectSpans: true,
+    },
+  ];
+}
