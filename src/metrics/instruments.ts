@@ -1,7 +1,7 @@
 // The request-path instruments. prom-client's Histogram hashes and validates its label object on
 // every observe (and again for an exemplar); on a path that runs for every request we instead
-// look a series up by a key string the caller builds once, and keep bucket counts in a typed
-// array. Series are capped per metric: past the cap, new label sets fold into one overflow series.
+// look a series up by a key string the caller builds once (and keeps the series while the labels
+// stay the same), and keep bucket counts in a typed array. Series are capped per metric: past the cap, new label sets fold into one overflow series.
 import type { Exemplar, Family, Sample } from './types.js';
 
 export const OVERFLOW_LABELS: Readonly<Record<string, string>> = Object.freeze({ otel_metric_overflow: 'true' });
@@ -46,14 +46,10 @@ export class Histogram {
   ) {}
 
   /**
-   * `key` identifies the label set (the caller joins the label values); `makeLabels(src)` is only
-   * called the first time a key is seen, so the hot path allocates nothing for known series.
+   * The series for a label set. `key` identifies it (the caller joins the label values);
+   * `makeLabels(src)` is only called the first time a key is seen. Callers keep the series to
+   * skip even this lookup while the labels stay the same (HttpMetrics).
    */
-  observe<T>(key: string, makeLabels: (src: T) => Record<string, string>, src: T, value: number, traceId?: string, spanId?: string): void {
-    this.record(this.seriesFor(key, makeLabels, src), value, traceId, spanId);
-  }
-
-  /** The series for a label set, for callers that keep it to skip the lookup (see HttpMetrics). */
   seriesFor<T>(key: string, makeLabels: (src: T) => Record<string, string>, src: T): HistogramSeries {
     let s = this.series.get(key);
     if (s === undefined) {
@@ -126,10 +122,7 @@ export class UpDownGauge {
     private readonly maxSeries: number,
   ) {}
 
-  add<T>(key: string, makeLabels: (src: T) => Record<string, string>, src: T, delta: number): void {
-    this.addTo(this.seriesFor(key, makeLabels, src), delta);
-  }
-
+  /** As Histogram.seriesFor. */
   seriesFor<T>(key: string, makeLabels: (src: T) => Record<string, string>, src: T): GaugeSeries {
     let s = this.series.get(key);
     if (s === undefined) {

@@ -1,7 +1,7 @@
 // OTLP/JSON encoding of an ExportTraceServiceRequest, following the JSON mapping rules of the OTLP
 // spec (https://opentelemetry.io/docs/specs/otlp/#json-protobuf-encoding): lowerCamelCase keys,
 // trace and span ids as hex (not base64 as plain proto3 JSON would have it), enums as integers and
-// 64-bit integers as decimal strings. The grouping and flag helpers are shared with otlp-proto.ts.
+// 64-bit integers as decimal strings. The flag and time helpers are shared with otlp-proto.ts.
 import type { AttributeValue, Attributes, FinishedSpan, InstrumentationScope, Resource } from '../types.js';
 
 // SpanFlags from opentelemetry-proto trace.proto (added in OTLP 1.1 / proto v1.2.0).
