@@ -1,32 +1,76 @@
-// Trace and span ids come from a pool of random bytes refilled in bulk: one crypto call per
-// 64 KiB (about 2,700 spans) instead of one per id, which keeps id generation off the
-// per-request profile.
+// Trace and span ids come from a pool of random 16-bit words refilled in bulk: one crypto call per
+// 64 KiB (about 2,700 root spans) instead of one per id. The hex is built with one
+// String.fromCharCode call from a table, ~2.5× faster than Buffer#toString('hex') on Node 20–24,
+// which pays a native call per id.
+//
+// The ids stay plain strings on a plain SpanContext object: apps spread, clone and compare span
+// contexts, so laziness through getters (tried: −0.3 µs a request) would break them; the
+// protobuf encoder parses the hex back with hexToBytes.
 import { randomFillSync } from 'node:crypto';
 
-const POOL_SIZE = 65536;
-const pool = Buffer.allocUnsafe(POOL_SIZE);
-let offset = POOL_SIZE;
+const POOL_WORDS = 32768;
+const pool = new Uint16Array(POOL_WORDS);
+let next = POOL_WORDS;
 
-function take(bytes: number): string {
+function draw(): number {
+  if (next === POOL_WORDS) {
+    randomFillSync(pool);
+    next = 0;
+  }
+  return pool[next++]!;
+}
+
+const HEX = new Uint16Array(16);
+for (let i = 0; i < 16; i++) HEX[i] = '0123456789abcdef'.charCodeAt(i);
+const fromCharCode = String.fromCharCode;
+
+/** Four words as 16 lower-case hex digits. */
+function hex4(a: number, b: number, c: number, d: number): string {
+  return fromCharCode(
+    HEX[a >>> 12]!, HEX[(a >>> 8) & 15]!, HEX[(a >>> 4) & 15]!, HEX[a & 15]!,
+    HEX[b >>> 12]!, HEX[(b >>> 8) & 15]!, HEX[(b >>> 4) & 15]!, HEX[b & 15]!,
+    HEX[c >>> 12]!, HEX[(c >>> 8) & 15]!, HEX[(c >>> 4) & 15]!, HEX[c & 15]!,
+    HEX[d >>> 12]!, HEX[(d >>> 8) & 15]!, HEX[(d >>> 4) & 15]!, HEX[d & 15]!,
+  );
+}
+
+/** Eight words as 32 hex digits, one flat string (a `+` of two halves would be a cons string). */
+function hex8(a: number, b: number, c: number, d: number, e: number, f: number, g: number, h: number): string {
+  return fromCharCode(
+    HEX[a >>> 12]!, HEX[(a >>> 8) & 15]!, HEX[(a >>> 4) & 15]!, HEX[a & 15]!,
+    HEX[b >>> 12]!, HEX[(b >>> 8) & 15]!, HEX[(b >>> 4) & 15]!, HEX[b & 15]!,
+    HEX[c >>> 12]!, HEX[(c >>> 8) & 15]!, HEX[(c >>> 4) & 15]!, HEX[c & 15]!,
+    HEX[d >>> 12]!, HEX[(d >>> 8) & 15]!, HEX[(d >>> 4) & 15]!, HEX[d & 15]!,
+    HEX[e >>> 12]!, HEX[(e >>> 8) & 15]!, HEX[(e >>> 4) & 15]!, HEX[e & 15]!,
+    HEX[f >>> 12]!, HEX[(f >>> 8) & 15]!, HEX[(f >>> 4) & 15]!, HEX[f & 15]!,
+    HEX[g >>> 12]!, HEX[(g >>> 8) & 15]!, HEX[(g >>> 4) & 15]!, HEX[g & 15]!,
+    HEX[h >>> 12]!, HEX[(h >>> 8) & 15]!, HEX[(h >>> 4) & 15]!, HEX[h & 15]!,
+  );
+}
+
+// All-zero ids are invalid in W3C Trace Context; with 64+ random bits this is astronomically
+// rare, but the spec says never, so the words are drawn again.
+
+export function newTraceId(): string {
   for (;;) {
-    if (offset + bytes > POOL_SIZE) {
-      randomFillSync(pool);
-      offset = 0;
-    }
-    const start = offset;
-    offset += bytes;
-    // All-zero ids are invalid in W3C Trace Context; with 64+ random bits this is
-    // astronomically rare, but the spec says never, so draw again.
-    for (let i = start; i < start + bytes; i++) {
-      if (pool[i] !== 0) return pool.toString('hex', start, start + bytes);
-    }
+    const a = draw(), b = draw(), c = draw(), d = draw(), e = draw(), f = draw(), g = draw(), h = draw();
+    if ((a | b | c | d | e | f | g | h) !== 0) return hex8(a, b, c, d, e, f, g, h);
   }
 }
 
-export function newTraceId(): string {
-  return take(16);
+export function newSpanId(): string {
+  for (;;) {
+    const a = draw(), b = draw(), c = draw(), d = draw();
+    if ((a | b | c | d) !== 0) return hex4(a, b, c, d);
+  }
 }
 
-export function newSpanId(): string {
-  return take(8);
+/** Hex digit → value; anything else reads as 0 (a malformed id is not the encoder's to reject). */
+const HEX_VALUE = new Uint8Array(128);
+for (let i = 0; i < 10; i++) HEX_VALUE[48 + i] = i;
+for (let i = 0; i < 6; i++) HEX_VALUE[97 + i] = HEX_VALUE[65 + i] = 10 + i;
+
+/** Writes a hex id as bytes at buf[at]: hex.length / 2 of them. */
+export function hexToBytes(hex: string, buf: Uint8Array, at: number): void {
+  for (let i = 0; i < hex.length - 1; i += 2) buf[at++] = (HEX_VALUE[hex.charCodeAt(i) & 127]! << 4) | HEX_VALUE[hex.charCodeAt(i + 1) & 127]!;
 }

@@ -41,8 +41,8 @@ after(() => context.disable());
 describe('ids', () => {
   it('draws lowercase hex trace and span ids of 32 and 16 characters, never all zero, never repeated', () => {
     const seen = new Set();
-    // Enough draws to refill the random pool several times.
-    for (let i = 0; i < 3000; i++) {
+    // Enough draws to refill the random pool (32,768 words, 12 per trace and span id) several times.
+    for (let i = 0; i < 10_000; i++) {
       const t = newTraceId();
       const s = newSpanId();
       assert.match(t, /^[0-9a-f]{32}$/);
@@ -52,6 +52,21 @@ describe('ids', () => {
       assert.ok(!seen.has(t) && !seen.has(s));
       seen.add(t).add(s);
     }
+  });
+
+  it('uses every hex digit in every position', () => {
+    const digits = Array.from({ length: 32 }, () => new Set());
+    for (let i = 0; i < 2_000; i++) [...newTraceId()].forEach((c, at) => digits[at].add(c));
+    for (const set of digits) assert.equal(set.size, 16);
+  });
+
+  it('gives a span context that spreads, clones and serializes with its ids', () => {
+    const span = setup().tracer.startSpan('s');
+    const sc = span.spanContext();
+    assert.deepEqual({ ...sc }, { traceId: sc.traceId, spanId: sc.spanId, traceFlags: sc.traceFlags, isRemote: false });
+    assert.deepEqual(structuredClone(sc), { ...sc });
+    assert.deepEqual(JSON.parse(JSON.stringify(sc)), { ...sc });
+    span.end();
   });
 });
 
