@@ -306,3 +306,22 @@ test('protobuf lengths stay minimal for a span under 128 bytes and one over 16 K
     assert.deepEqual(canon(officialDecode(bytes)), canon(JSON.parse(encodeOtlpJson([s]))));
   }
 });
+
+test('attribute values that repeat, change and come back decode to each span its own values', () => {
+  const values = ['GET', 'GET', 'POST', 'GET', 200, 200, '200', true, true, 'x'.repeat(300), 'x'.repeat(300), 'GET'];
+  const spans = values.map((v, i) =>
+    makeSpan({
+      spanId: (i + 1).toString(16).padStart(16, '0'),
+      // The same keys every time, as an instrumentation sets them; one key whose value always changes.
+      attributes: { 'http.request.method': v, 'url.scheme': 'http', 'network.peer.port': 40000 + i, list: ['a', i] },
+    }),
+  );
+  const q = new ProtoSpanQueue();
+  for (const s of spans) q.push(s);
+  const decoded = officialDecode(q.take(spans.length).data).resourceSpans[0].scopeSpans[0].spans;
+  assert.deepEqual(
+    decoded.map((s) => attrs(s)['http.request.method']),
+    values,
+  );
+  assert.deepEqual(canon(officialDecode(encodeOtlpProto(spans))), canon(JSON.parse(encodeOtlpJson(spans))));
+});

@@ -40,14 +40,63 @@ function anyValue(w: Writer, field: number, v: unknown): void {
   w.end(at, 1);
 }
 
+// Per attribute key: its KeyValue.key field (tag and length included), and the whole KeyValue of
+// a span attribute for the last value seen under it. The same few dozen keys recur on every span,
+// and most of their values repeat from one span to the next (method, scheme, status, addresses):
+// those are copied, not encoded. A value that changes every time (a peer port) only replaces the
+// remembered one; its bytes are kept once it repeats. Bounded in keys and in bytes per entry, so
+// an app minting keys or long values cannot grow it.
+const KEY_CACHE_MAX = 1024;
+const PAIR_MAX_BYTES = 256;
+const SPAN_ATTRIBUTES = 9;
+
+class KeyEntry {
+  /** The last primitive value seen under this key in span attributes. */
+  value: string | number | boolean | undefined = undefined;
+  /** KeyValue (Span field 9) for `value`, once it was seen twice in a row. */
+  pair: Uint8Array | undefined = undefined;
+  constructor(readonly key: Uint8Array) {}
+}
+
+const keys = new Map<string, KeyEntry>();
+
+function keyEntry(key: string): KeyEntry | undefined {
+  let e = keys.get(key);
+  if (e === undefined && keys.size < KEY_CACHE_MAX && key.length < 128) {
+    const w = new Writer(key.length * 3 + 4);
+    w.string(1, key);
+    e = new KeyEntry(Uint8Array.prototype.slice.call(w.buf, 0, w.pos));
+    keys.set(key, e);
+  }
+  return e;
+}
+
+function keyValue(w: Writer, field: number, key: string, e: KeyEntry | undefined, value: AttributeValue): void {
+  const at = w.begin(field, 1);
+  if (e === undefined) w.string(1, key);
+  else w.raw(e.key);
+  anyValue(w, 2, value);
+  w.end(at, 1);
+}
+
 function attributes(w: Writer, field: number, attrs: Readonly<Record<string, AttributeValue | undefined>>): void {
   for (const key in attrs) {
     const value = attrs[key];
     if (value === undefined || value === null) continue;
-    const at = w.begin(field, 1);
-    w.string(1, key);
-    anyValue(w, 2, value);
-    w.end(at, 1);
+    const e = keyEntry(key);
+    if (e === undefined || field !== SPAN_ATTRIBUTES || typeof value === 'object') {
+      keyValue(w, field, key, e, value);
+    } else if (value !== e.value) {
+      e.value = typeof value !== 'string' || value.length <= PAIR_MAX_BYTES ? (value as string | number | boolean) : undefined;
+      e.pair = undefined;
+      keyValue(w, field, key, e, value);
+    } else if (e.pair !== undefined) {
+      w.raw(e.pair);
+    } else {
+      const start = w.pos;
+      keyValue(w, field, key, e, value);
+      if (w.pos - start <= PAIR_MAX_BYTES + 140) e.pair = Uint8Array.prototype.slice.call(w.buf, start, w.pos);
+    }
   }
 }
 
@@ -86,9 +135,12 @@ function span(w: Writer, s: FinishedSpan): void {
   w.nanos(8, s.endTime);
   attributes(w, 9, s.attributes);
   w.uint(10, s.droppedAttributesCount);
-  for (const ev of s.events) event(w, ev);
+  // Indexed loops: for-of allocated an iterator per span even over the shared empty arrays.
+  const events = s.events;
+  for (let i = 0; i < events.length; i++) event(w, events[i]!);
   w.uint(12, s.droppedEventsCount);
-  for (const l of s.links) link(w, l);
+  const links = s.links;
+  for (let i = 0; i < links.length; i++) link(w, links[i]!);
   w.uint(14, s.droppedLinksCount);
   const st = w.begin(15, 1);
   w.optString(2, s.status.message); // field 1 is reserved (the old deprecated_code)
