@@ -32,6 +32,8 @@ const MAX_BACKOFF_MS = 30_000;
 export class BatchSpanProcessor<B = readonly FinishedSpan[]> implements SpanSink {
   private readonly queue: SpanQueue<B>;
   private timer: NodeJS.Timeout | undefined;
+  /** The delay `timer` was armed with; -1 when none is armed. */
+  private timerDelay = -1;
   private inFlight: Promise<void> | undefined;
   private closed = false;
   /** While a flush runs, retries are not waited for: one attempt per batch, within the deadline. */
@@ -62,8 +64,11 @@ export class BatchSpanProcessor<B = readonly FinishedSpan[]> implements SpanSink
       return;
     }
     if (this.inFlight !== undefined) return;
-    if (this.queue.length >= this.opts.maxExportBatchSize) this.schedule(0);
-    else if (this.timer === undefined) this.schedule(this.opts.scheduleDelayMs);
+    // A full batch leaves on the next turn; the spans that end before then must not each re-arm
+    // that timer (a Timeout object per span at 50k spans/s).
+    if (this.queue.length >= this.opts.maxExportBatchSize) {
+      if (this.timerDelay !== 0) this.schedule(0);
+    } else if (this.timer === undefined) this.schedule(this.opts.scheduleDelayMs);
   }
 
   pending(): number {
@@ -72,8 +77,10 @@ export class BatchSpanProcessor<B = readonly FinishedSpan[]> implements SpanSink
 
   private schedule(delay: number): void {
     if (this.timer !== undefined) clearTimeout(this.timer);
+    this.timerDelay = delay;
     this.timer = setTimeout(() => {
       this.timer = undefined;
+      this.timerDelay = -1;
       this.drain();
     }, delay);
     this.timer.unref();
