@@ -53,7 +53,7 @@ class ServerExchange implements EmitterRecord, ServerMetricSource {
 
   nodeListeners(emitter: object, event: string | symbol): number {
     if (event === 'finish') return emitter instanceof http.ServerResponse ? this.resFinishListeners : 0;
-    if (event === 'end') return emitter instanceof http.IncomingMessage ? this.reqEndListeners : 0;
+    if (event === 'end') return emitter instanceof http.IncomingMessage ? this.reqEndListeners + clearIncomingListeners(emitter) : 0;
     return 0;
   }
 
@@ -63,6 +63,19 @@ class ServerExchange implements EmitterRecord, ServerMetricSource {
     // 'close' before 'finish': the client went away or the response was destroyed midway.
     else if (event === 'close' && !emitter.writableFinished) finish(this, emitter.headersSent ? emitter.statusCode : undefined, 'aborted');
   }
+}
+
+// Node adds `req.on('end', clearIncoming)` when the response finishes before the request was read
+// to its end, i.e. for almost every GET (resOnFinish in lib/_http_server.js, Node 18–26): after
+// the count taken at the start of the exchange. Recognised by name in EventEmitter's `_events`;
+// should either ever change, the listener is counted as the app's and runs in the context.
+function clearIncomingListeners(req: object): number {
+  const listeners = (req as { _events?: Record<string, unknown> })._events?.end;
+  if (typeof listeners === 'function') return listeners.name === 'clearIncoming' ? 1 : 0;
+  if (!Array.isArray(listeners)) return 0;
+  let n = 0;
+  for (let i = 0; i < listeners.length; i++) if ((listeners[i] as { name?: unknown })?.name === 'clearIncoming') n++;
+  return n;
 }
 
 /** The one place a server span ends, and where its duration is recorded, with the same status. */
@@ -95,8 +108,7 @@ function finish(ex: ServerExchange, status: number | undefined, error: string | 
       (end - ex.startTime) / 1000,
       ex.requestBytes,
       res === undefined ? -1 : contentLength(res.getHeader('content-length')),
-      recording ? span.traceId : undefined,
-      recording ? span.spanId : undefined,
+      recording ? span.spanContext() : undefined,
     );
   }
   if (accessLog !== undefined) accessLog.record(ex, status, error, res, end);

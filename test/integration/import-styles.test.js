@@ -151,5 +151,15 @@ for (const style of STYLES) {
       const res = await request(style.scheme, port, '/body', 'x'.repeat(100_000));
       assert.deepEqual(JSON.parse(res.body), { n: 100_000, contextKept: true });
     });
+
+    // Plain http only: over https with agent: false (the helper above) Node closes the connection
+    // after such a response without emitting 'end' or 'close' on the request, with or without periscope.
+    if (style.scheme === 'http') {
+      test("runs a request 'end' listener still waiting when the response finished in the request's context", async () => {
+        const ids = JSON.parse((await request(style.scheme, port, '/late-end', 'x'.repeat(100_000))).body);
+        const spans = await receiver.waitForSpans(() => spansOf().some((s) => s.name === 'late-end-work' && s.traceId === ids.traceId));
+        assert.equal(spans.find((s) => s.name === 'late-end-work' && s.traceId === ids.traceId).parentSpanId, ids.spanId);
+      });
+    }
   });
 }
