@@ -1,6 +1,7 @@
 // The HTTP metrics of the stable semantic conventions, named as the OTel→Prometheus
 // compatibility rules say (dots → underscores, unit suffix `_seconds`/`_bytes`). Recorded from
 // the instrumentations' finish(), the single point where a span ends, with the same status.
+import type { SpanContext } from '@opentelemetry/api';
 import { Histogram, UpDownGauge, type GaugeSeries, type HistogramSeries } from './instruments.js';
 import type { Family } from './types.js';
 
@@ -95,8 +96,8 @@ export class HttpMetrics {
     this.serverActive.addTo(this.activeSeries(s), 1);
   }
 
-  /** `traceId`/`spanId` only for sampled spans: they become the bucket's exemplar. */
-  serverFinished(s: ServerMetricSource, seconds: number, reqBytes: number, resBytes: number, traceId?: string, spanId?: string): void {
+  /** `exemplar` only for sampled spans: it becomes the bucket's exemplar. */
+  serverFinished(s: ServerMetricSource, seconds: number, reqBytes: number, resBytes: number, exemplar?: SpanContext): void {
     this.serverActive.addTo(this.activeSeries(s), -1);
     const l = this.last;
     if (
@@ -115,12 +116,12 @@ export class HttpMetrics {
       this.lastResponseSize = undefined;
       this.last = { method: s.method, scheme: s.scheme, protocolVersion: s.protocolVersion, route: s.route, status: s.status, errorType: s.errorType };
     }
-    this.serverDuration.record(this.lastDuration, seconds, traceId, spanId);
+    this.serverDuration.record(this.lastDuration, seconds, exemplar);
     if (reqBytes >= 0) this.serverRequestSize.record((this.lastRequestSize ??= this.serverRequestSize.seriesFor(this.lastKey, serverLabels, s)), reqBytes);
     if (resBytes >= 0) this.serverResponseSize.record((this.lastResponseSize ??= this.serverResponseSize.seriesFor(this.lastKey, serverLabels, s)), resBytes);
   }
 
-  clientFinished(c: ClientMetricSource, seconds: number, traceId?: string, spanId?: string): void {
+  clientFinished(c: ClientMetricSource, seconds: number, exemplar?: SpanContext): void {
     const l = this.lastClient;
     if (
       this.lastClientDuration === undefined ||
@@ -134,7 +135,7 @@ export class HttpMetrics {
       this.lastClientDuration = this.clientDuration.seriesFor(key, clientLabels, c);
       this.lastClient = { method: c.method, serverAddress: c.serverAddress, serverPort: c.serverPort, status: c.status, errorType: c.errorType };
     }
-    this.clientDuration.record(this.lastClientDuration, seconds, traceId, spanId);
+    this.clientDuration.record(this.lastClientDuration, seconds, exemplar);
   }
 
   collect(): Family[] {
