@@ -7,6 +7,7 @@
 // e.g. `off:OTEL_PROPAGATORS=none;OTEL_NODE_DISABLED_INSTRUMENTATIONS=undici`. The fixed rates
 // are 50 % and 80 % of the first run's saturated rate. --register compares another build of the
 // preload (a copy of an older dist/register.js placed in dist/, so it finds the same packages).
+// WARMUP=<seconds> lengthens the saturated warm-up (default 1; `npm run bench` uses 8 for proxy).
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { runServer } from './lib/scenario.mjs';
@@ -61,7 +62,7 @@ try {
         env: appEnv,
         load,
         sink,
-        durations: { settleMs: 500, warmup: 1, saturated: 4, fixed: 2 },
+        durations: { settleMs: 500, warmup: Number(process.env.WARMUP ?? 1), saturated: 4, fixed: 2 },
         rates,
         cpu: SERVER_CPU,
       });

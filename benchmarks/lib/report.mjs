@@ -161,6 +161,12 @@ function repeatedRuns(results) {
   return [...results.blocks, ...(results.peers?.blocks ?? [])].flatMap((b) => b.runs).reduce((n, r) => n + (r.attempts ?? 1) - 1, 0);
 }
 
+/** "2 s hello, 8 s proxy, …" from the blocks (older results.json files: one figure for all). */
+function warmups(results) {
+  const byApp = new Map(results.blocks.map((b) => [b.app, b.warmup ?? results.durations.warmup]));
+  return [...byApp].map(([app, s]) => `${s} s ${app}`).join(', ');
+}
+
 export function markdown(results) {
   const m = results.machine;
   const d = results.durations;
@@ -173,7 +179,7 @@ export function markdown(results) {
     '',
     `Machine: ${m.nproc} cores (${m.cpu}), ${m.memoryGiB} GiB, ${m.kernel}. Node: ${results.nodes.map((n) => `${n.label} = ${n.version}`).join(', ')}.`,
     `The server runs on core 0, the load generator (autocannon), the trace sink and the proxy's upstream on core 1.`,
-    `Each run: 1 s at 500 req/s, then idle RSS; ${d.warmup} s saturated warm-up; ${d.saturated} s saturated (32 connections); ${d.fixed} s at each fixed rate (64 connections, evenly paced); RSS after load.`,
+    `Each run: 1 s at 500 req/s, then idle RSS; a saturated warm-up (${warmups(results)}); ${d.saturated} s saturated (32 connections); ${d.fixed} s at each fixed rate (64 connections, evenly paced); RSS after load.`,
     `${d.reps} repetition(s) with the configuration order rotated; every figure is the median over repetitions of the figure (bare) or of its ratio/difference to bare in the same repetition.`,
     '',
     '**Configurations.** *bare*: the app alone. *periscope, export off*: `--import periscope-agent/register`, `OTEL_TRACES_EXPORTER=none`, metrics on.',
