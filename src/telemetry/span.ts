@@ -204,3 +204,57 @@ export function exceptionAttributes(exception: unknown): Attributes {
 function isTimeInput(v: unknown): v is TimeInput {
   return typeof v === 'number' || v instanceof Date || (Array.isArray(v) && v.length === 2 && typeof v[0] === 'number');
 }
+
+/**
+ * A span started here that records nothing (unsampled, or no exporter): only its context, which
+ * it propagates. Ours rather than the API's wrapSpanContext() so that propagation and child
+ * spans can tell its ids are valid and lower-case without testing them (isLocalSpan).
+ */
+export class UnsampledSpan implements Span {
+  constructor(private readonly sc: SpanContext) {}
+
+  spanContext(): SpanContext {
+    return this.sc;
+  }
+
+  setAttribute(): this {
+    return this;
+  }
+
+  setAttributes(): this {
+    return this;
+  }
+
+  addEvent(): this {
+    return this;
+  }
+
+  addLink(): this {
+    return this;
+  }
+
+  addLinks(): this {
+    return this;
+  }
+
+  setStatus(): this {
+    return this;
+  }
+
+  updateName(): this {
+    return this;
+  }
+
+  end(): void {}
+
+  isRecording(): boolean {
+    return false;
+  }
+
+  recordException(): void {}
+}
+
+/** A span our tracer started: its context's ids are valid and lower-case by construction. */
+export function isLocalSpan(span: Span | undefined): span is RecordingSpan | UnsampledSpan {
+  return span instanceof RecordingSpan || span instanceof UnsampledSpan;
+}

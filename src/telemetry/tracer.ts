@@ -15,7 +15,7 @@ import type { SpanLimits } from '../config.js';
 import { activeContext, runWith, withSpan } from './context.js';
 import { now, toEpochMs } from './clock.js';
 import { newSpanId, newTraceId } from './ids.js';
-import { RecordingSpan, type SpanSink } from './span.js';
+import { RecordingSpan, UnsampledSpan, isLocalSpan, type SpanSink } from './span.js';
 import { isTracingSuppressed } from './suppress.js';
 import type { Sampler } from './sampler.js';
 import type { InstrumentationScope, Resource } from './types.js';
@@ -47,7 +47,7 @@ export class PeriscopeTracer implements Tracer {
     if (isTracingSuppressed(parentCtx)) return trace.wrapSpanContext(INVALID);
     const parentSpan = root ? undefined : trace.getSpan(parentCtx);
     const p = parentSpan?.spanContext();
-    const parent = p !== undefined && isSpanContextValid(p) ? p : undefined;
+    const parent = p !== undefined && (isLocalSpan(parentSpan) || isSpanContextValid(p)) ? p : undefined;
     const traceId = parent ? parent.traceId : newTraceId();
     const sampled = this.pipeline.sampler(parent, traceId);
     const flags = (parent ? parent.traceFlags & FLAG_RANDOM : FLAG_RANDOM) | (sampled ? FLAG_SAMPLED : 0);
@@ -56,7 +56,7 @@ export class PeriscopeTracer implements Tracer {
     const sink = this.pipeline.sink;
     // An unsampled span still gets its own span id and the parent's flags, so the context it
     // propagates downstream is right; it just records nothing.
-    if (!sampled || sink === undefined) return trace.wrapSpanContext(sc);
+    if (!sampled || sink === undefined) return new UnsampledSpan(sc);
     const span = new RecordingSpan(sc, name, kind, parent, startTime, this.scope, this.pipeline.resource, this.pipeline.limits, sink);
     if (attributes !== undefined) span.attributes = attributes;
     if (parentSpan instanceof RecordingSpan) span.localParent = parentSpan;

@@ -2,7 +2,9 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { EventEmitter } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { ROOT_CONTEXT, SpanKind, SpanStatusCode, context, createContextKey, createTraceState, isSpanContextValid, propagation, trace } from '@opentelemetry/api';
+import { ROOT_CONTEXT, SpanKind, SpanStatusCode, context, createContextKey, createTraceState, defaultTextMapSetter, isSpanContextValid, propagation, trace } from '@opentelemetry/api';
+import { W3CTraceContextPropagator } from '../../dist/src/telemetry/propagation/tracecontext.js';
+import { B3Propagator } from '../../dist/src/telemetry/propagation/b3.js';
 import { PeriscopeTracerProvider } from '../../dist/src/telemetry/tracer.js';
 import { createSampler } from '../../dist/src/telemetry/sampler.js';
 import { newSpanId, newTraceId } from '../../dist/src/telemetry/ids.js';
@@ -400,5 +402,29 @@ describe('the context a span is made active in', () => {
     assert.equal(trace.getSpan(removed), span);
     assert.equal(trace.getSpan(trace.deleteSpan(ctx)), undefined);
     assert.equal(trace.getSpan(trace.setSpan(ctx, other)), other);
+  });
+});
+
+describe('spans that record nothing', () => {
+  it('propagate the context a recording span would, through tracecontext and b3', () => {
+    const { tracer } = setup({ sink: undefined });
+    const span = tracer.startSpan('unsampled');
+    assert.equal(span.isRecording(), false);
+    const sc = span.spanContext();
+    const carrier = {};
+    for (const p of [new W3CTraceContextPropagator(), new B3Propagator({ mode: 'single' })]) p.inject(trace.setSpan(ROOT_CONTEXT, span), carrier, defaultTextMapSetter);
+    assert.equal(carrier.traceparent, `00-${sc.traceId}-${sc.spanId}-0${sc.traceFlags}`);
+    assert.equal(carrier.b3, `${sc.traceId}-${sc.spanId}-1`);
+    // Every Span method is there and does nothing.
+    assert.equal(span.setAttribute('k', 'v').setAttributes({}).addEvent('e').addLink({ context: sc }).setStatus({ code: 2 }).updateName('x'), span);
+    span.recordException(new Error('x'));
+    span.end();
+  });
+
+  it('still lower-cases the upper-case ids of a span context from elsewhere', () => {
+    const carrier = {};
+    const upper = trace.wrapSpanContext({ traceId: '4BF92F3577B34DA6A3CE929D0E0E4736', spanId: '00F067AA0BA902B7', traceFlags: 1, isRemote: false });
+    new W3CTraceContextPropagator().inject(trace.setSpan(ROOT_CONTEXT, upper), carrier, defaultTextMapSetter);
+    assert.equal(carrier.traceparent, '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01');
   });
 });

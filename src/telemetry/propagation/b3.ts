@@ -100,9 +100,9 @@ export class B3Propagator implements TextMapPropagator {
 
   inject(context: Context, carrier: unknown, setter: TextMapSetter = defaultTextMapSetter): void {
     try {
-      const out = outgoingSpanContext(context);
-      if (out === undefined) return;
-      const { traceId, spanId, spanContext } = out;
+      const spanContext = outgoingSpanContext(context);
+      if (spanContext === undefined) return;
+      const { traceId, spanId } = spanContext;
       const sampled = (spanContext.traceFlags & TraceFlags.SAMPLED) === TraceFlags.SAMPLED ? '1' : '0';
       if (this.#mode === 'single') {
         setter.set(carrier, B3, `${traceId}-${spanId}-${sampled}`);

@@ -18,6 +18,7 @@ import {
 } from '@opentelemetry/api';
 import { isTracingSuppressed } from '../suppress.js';
 import { withSpan } from '../context.js';
+import { isLocalSpan } from '../span.js';
 import { TraceState, parseTraceState } from './trace-state.js';
 
 const TRACEPARENT = 'traceparent';
@@ -99,25 +100,26 @@ function outgoingTraceState(state: ApiTraceState): string {
 /**
  * The span context to propagate from `context`, with lower-case ids (the API accepts upper-case
  * hex ids; headers must be lower case), or undefined when there is none or tracing is suppressed.
- * Shared by every injecting propagator.
+ * Shared by every injecting propagator. Runs for every outgoing request: a span of ours is taken
+ * as it is, without testing its ids.
  */
-export function outgoingSpanContext(context: Context): { traceId: string; spanId: string; spanContext: SpanContext } | undefined {
-  const spanContext = trace.getSpanContext(context);
-  if (spanContext === undefined || !isSpanContextValid(spanContext) || isTracingSuppressed(context)) return undefined;
-  let { traceId, spanId } = spanContext;
-  if (!LOWER_TRACE_ID.test(traceId)) traceId = traceId.toLowerCase();
-  if (!LOWER_SPAN_ID.test(spanId)) spanId = spanId.toLowerCase();
-  return { traceId, spanId, spanContext };
+export function outgoingSpanContext(context: Context): SpanContext | undefined {
+  const span = trace.getSpan(context);
+  if (span === undefined || isTracingSuppressed(context)) return undefined;
+  const spanContext = span.spanContext();
+  if (isLocalSpan(span)) return spanContext;
+  if (spanContext === undefined || !isSpanContextValid(spanContext)) return undefined;
+  if (LOWER_TRACE_ID.test(spanContext.traceId) && LOWER_SPAN_ID.test(spanContext.spanId)) return spanContext;
+  return { ...spanContext, traceId: spanContext.traceId.toLowerCase(), spanId: spanContext.spanId.toLowerCase() };
 }
 
 export class W3CTraceContextPropagator implements TextMapPropagator {
   inject(context: Context, carrier: unknown, setter: TextMapSetter = defaultTextMapSetter): void {
     try {
-      const out = outgoingSpanContext(context);
-      if (out === undefined) return;
-      const { traceId, spanId, spanContext } = out;
+      const spanContext = outgoingSpanContext(context);
+      if (spanContext === undefined) return;
       const flags = spanContext.traceFlags & KNOWN_FLAGS;
-      setter.set(carrier, TRACEPARENT, `00-${traceId}-${spanId}-0${flags}`);
+      setter.set(carrier, TRACEPARENT, `00-${spanContext.traceId}-${spanContext.spanId}-0${flags}`);
       if (spanContext.traceState !== undefined) {
         const state = outgoingTraceState(spanContext.traceState);
         if (state !== '') setter.set(carrier, TRACESTATE, state);
