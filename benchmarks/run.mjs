@@ -3,7 +3,9 @@
 //   node benchmarks/run.mjs --quick    1 rep, short phases, Node 24 only; prints, writes nothing
 //   node benchmarks/run.mjs --smoke    hello app, ~1 s phases, machine Node; for CI; writes nothing
 //   node benchmarks/run.mjs --peers    also OTel auto-instrumentations and dd-trace (Node 24)
-//   node benchmarks/run.mjs --profile  CPU profile of periscope-full on hello-world, top 15 functions
+//   node benchmarks/run.mjs --profile[=app[:config[:cpu|alloc]]]
+//                                      one app (hello) under one config (full) profiled: CPU (µs) or
+//                                      allocations (bytes) per request, by function
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
@@ -29,7 +31,7 @@ const args = new Set(process.argv.slice(2));
 const mode = args.has('--smoke') ? 'smoke' : args.has('--quick') ? 'quick' : 'full';
 // Seconds, whole ones: autocannon ends a run on its one-second tick.
 const DURATIONS = {
-  full: { warmup: 1, settleMs: 500, saturated: 4, fixed: 2, reps: 3, startupRuns: 15, quietWaitMs: 30_000, retries: 2 },
+  full: { warmup: 1, settleMs: 500, saturated: 4, fixed: 2, reps: 5, startupRuns: 15, quietWaitMs: 30_000, retries: 2 },
   quick: { warmup: 1, settleMs: 300, saturated: 2, fixed: 1, reps: 1, startupRuns: 5, quietWaitMs: 10_000, retries: 1 },
   smoke: { warmup: 1, settleMs: 200, saturated: 1, fixed: 1, reps: 1, startupRuns: 3, quietWaitMs: 3_000, retries: 0 },
 }[mode];
@@ -160,9 +162,12 @@ async function main() {
   // The harness itself (scrapes, /proc reads) stays off the server's core too.
   spawnSync('taskset', ['-apc', String(LOAD_CPU), String(process.pid)], { stdio: 'ignore' });
 
-  if (args.has('--profile')) {
+  const profileArg = [...args].find((a) => a === '--profile' || a.startsWith('--profile='));
+  if (profileArg !== undefined) {
+    const [app = 'hello', config = 'full', kind = 'cpu'] = profileArg.slice('--profile='.length).split(':').map((x) => x || undefined);
+    if (!APPS.some((a) => a.name === app) || !['cpu', 'alloc'].includes(kind)) throw new Error(`--profile=${app}:${config}:${kind}: app is hello, proxy or express; kind is cpu or alloc`);
     const node = existsSync(NODE24.bin) ? NODE24.bin : process.execPath;
-    await profile({ node, register: REGISTER, here: HERE, periscopeConfigs, serverCpu: SERVER_CPU, loadCpu: LOAD_CPU });
+    await profile({ node, register: REGISTER, here: HERE, periscopeConfigs, serverCpu: SERVER_CPU, loadCpu: LOAD_CPU, spec: { app, config, kind } });
     return 0;
   }
 

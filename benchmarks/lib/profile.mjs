@@ -1,6 +1,10 @@
-// --profile: periscope-full on hello-world once under --cpu-prof, then the top 15 functions by
-// self time from the .cpuprofile (Chrome DevTools' format: nodes with callFrames, samples with
-// time deltas).
+// --profile: one app under one configuration, profiled under saturated load after a warm-up, and
+// the functions that cost the most, per request.
+//   cpu:   --cpu-prof (Chrome DevTools' format: nodes with callFrames, samples with time
+//          deltas); self time in µs per request.
+//   alloc: V8's sampling heap profiler with the objects minor and major GCs collected kept in the
+//          sample (what --heap-prof leaves out), over the measured phase only; bytes allocated
+//          per request, by function and caller.
 import { mkdirSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -8,9 +12,17 @@ import { startLoad } from './load.mjs';
 import { startSink } from './sink.mjs';
 import { start } from './procs.mjs';
 
-const TOP = 15;
+const TOP = 25;
+const WARMUP_S = 3;
+const MEASURE_S = 5;
+const PATHS = { hello: '/', proxy: '/', express: '/users/42' };
 
-/** Self time per function (name + url + line), largest first: [{ name, where, ms, share }]. */
+function where(callFrame, root) {
+  const url = callFrame.url.startsWith('file://') ? relative(root, fileURLToPath(callFrame.url)) : callFrame.url;
+  return { url, at: url ? `${url}:${callFrame.lineNumber + 1}` : '' };
+}
+
+/** Self time per function (name + url + line), largest first: [{ name, url, where, us, share }]. */
 export function selfTimes(profile, root) {
   const nodes = new Map(profile.nodes.map((n) => [n.id, n]));
   const byKey = new Map();
@@ -19,53 +31,106 @@ export function selfTimes(profile, root) {
     // timeDeltas[i + 1] is the time spent in samples[i] (as DevTools reads it).
     const us = profile.timeDeltas[i + 1] ?? 0;
     const { callFrame } = nodes.get(profile.samples[i]);
-    const url = callFrame.url.startsWith('file://') ? relative(root, fileURLToPath(callFrame.url)) : callFrame.url;
-    const where = url ? `${url}:${callFrame.lineNumber + 1}` : '';
-    const key = `${callFrame.functionName}\0${where}`;
-    const e = byKey.get(key) ?? { name: callFrame.functionName || '(anonymous)', url, where, us: 0 };
+    const { url, at } = where(callFrame, root);
+    const key = `${callFrame.functionName}\0${at}`;
+    const e = byKey.get(key) ?? { name: callFrame.functionName || '(anonymous)', url, where: at, us: 0 };
     e.us += us;
     byKey.set(key, e);
     // Shares are of the time the process was doing something.
     if (callFrame.functionName !== '(idle)') total += us;
   }
-  return [...byKey.values()].sort((a, b) => b.us - a.us).map((e) => ({ ...e, ms: e.us / 1000, share: e.us / total }));
+  return [...byKey.values()].sort((a, b) => b.us - a.us).map((e) => ({ ...e, share: e.us / total }));
 }
 
-export async function profile({ node, register, here, periscopeConfigs, serverCpu, loadCpu }) {
+/** Bytes allocated per function and its caller, largest first: [{ name, url, where, caller, bytes, share }]. */
+export function allocations(profile, root) {
+  const parents = new Map();
+  const nodes = new Map();
+  (function index(node, parent) {
+    nodes.set(node.id, node);
+    parents.set(node.id, parent);
+    for (const child of node.children) index(child, node);
+  })(profile.head, undefined);
+  const byKey = new Map();
+  let total = 0;
+  for (const { nodeId, size } of profile.samples) {
+    const node = nodes.get(nodeId);
+    const { url, at } = where(node.callFrame, root);
+    const parent = parents.get(nodeId);
+    const caller = parent ? `${parent.callFrame.functionName || '(anonymous)'} ${where(parent.callFrame, root).at}` : '';
+    const key = `${node.callFrame.functionName}\0${at}\0${caller}`;
+    const e = byKey.get(key) ?? { name: node.callFrame.functionName || '(anonymous)', url, where: at, caller, bytes: 0 };
+    e.bytes += size;
+    byKey.set(key, e);
+    total += size;
+  }
+  return [...byKey.values()].sort((a, b) => b.bytes - a.bytes).map((e) => ({ ...e, share: e.bytes / total }));
+}
+
+// Our build and our own dependencies; not the apps' (benchmarks/node_modules).
+const isOurs = (r) => r.url.startsWith('dist/') || r.url.startsWith('node_modules/');
+const pct = (share) => `${(share * 100).toFixed(1)} %`;
+const print = (line) => process.stdout.write(`${line}\n`);
+
+/** spec: { app, config: 'bare' | 'off' | 'full', kind: 'cpu' | 'alloc' } */
+export async function profile({ node, register, here, periscopeConfigs, serverCpu, loadCpu, spec }) {
   const root = join(here, '..');
   const dir = join(here, 'profiles');
   mkdirSync(dir, { recursive: true });
   const before = new Set(readdirSync(dir));
   const sink = await startSink({ cpu: loadCpu });
   const load = await startLoad({ cpu: loadCpu });
-  const full = periscopeConfigs(sink.url).find((c) => c.name === 'full');
-  const env = { PATH: process.env.PATH, HOME: process.env.HOME, ...full.env };
-  const args = [`--cpu-prof`, `--cpu-prof-dir=${dir}`, '--import', pathToFileURL(join(here, 'lib', 'exit-on-sigusr2.mjs')).href, '--import', register, join(here, 'apps', 'hello.js')];
-  const server = start('profiled hello', node, args, { cpu: serverCpu, env });
+  const config = periscopeConfigs(sink.url).find((c) => c.name === spec.config);
+  if (config === undefined) throw new Error(`--profile: no configuration ${spec.config} (bare, off, full)`);
+  let upstream;
+  const env = { PATH: process.env.PATH, HOME: process.env.HOME, ...config.env };
+  if (spec.app === 'proxy') {
+    upstream = start('upstream', process.execPath, [join(here, 'apps', 'upstream.js')], { cpu: loadCpu });
+    env.UPSTREAM_URL = `http://127.0.0.1:${(await upstream.waitFor(/listening (\d+)/))[1]}/`;
+  }
+  const preload = spec.kind === 'cpu' ? ['--cpu-prof', `--cpu-prof-dir=${dir}`, '--import', pathToFileURL(join(here, 'lib', 'exit-on-sigusr2.mjs')).href] : ['--import', pathToFileURL(join(here, 'lib', 'alloc-sampler.mjs')).href];
+  const server = start(`profiled ${spec.app}`, node, [...preload, ...config.args, join(here, 'apps', `${spec.app}.js`)], { cpu: serverCpu, env: { ...env, PERISCOPE_BENCH_PROFILE_DIR: dir } });
   try {
-    const url = `http://127.0.0.1:${(await server.waitFor(/listening (\d+)/))[1]}/`;
-    await load.phase({ url, connections: 32, seconds: 1 });
-    const sat = await load.phase({ url, connections: 32, seconds: 5 });
-    server.child.kill('SIGUSR2');
-    await Promise.race([server.exited, new Promise((r) => setTimeout(r, 10_000))]);
-    const received = await sink.take();
-    const file = readdirSync(dir).filter((f) => f.endsWith('.cpuprofile') && !before.has(f)).sort((a, b) => statSync(join(dir, b)).mtimeMs - statSync(join(dir, a)).mtimeMs)[0];
-    if (!file) throw new Error(`no .cpuprofile appeared in ${dir}: ${server.stderr().slice(-1000)}`);
-    const rows = selfTimes(JSON.parse(readFileSync(join(dir, file), 'utf8')), root).filter((r) => r.name !== '(idle)');
-    const isOurs = (r) => r.url.startsWith('dist/') || r.url.includes('node_modules/');
-    const byFile = new Map();
-    for (const r of rows.filter(isOurs)) byFile.set(r.url, (byFile.get(r.url) ?? 0) + r.share);
-    const pct = (share) => `${(share * 100).toFixed(1)} %`;
-    const print = (line) => process.stdout.write(`${line}\n`);
-    print(`\nperiscope full, hello-world, ${node}: ${Math.round(sat.rps)} req/s for 5 s, ${received.spans} spans received`);
+    const url = `http://127.0.0.1:${(await server.waitFor(/listening (\d+)/))[1]}${PATHS[spec.app]}`;
+    const warm = await load.phase({ url, connections: 32, seconds: WARMUP_S });
+    if (spec.kind === 'alloc') {
+      server.child.kill('SIGUSR2'); // start sampling
+      await server.waitFor(/sampling allocations/, { stream: 'stderr' });
+    }
+    const sat = await load.phase({ url, connections: 32, seconds: MEASURE_S });
+    server.child.kill('SIGUSR2'); // cpu: exit, writing the profile; alloc: write the sample, then exit
+    await Promise.race([server.exited, new Promise((r) => setTimeout(r, 20_000))]);
+    const ext = spec.kind === 'cpu' ? '.cpuprofile' : '.heapprofile';
+    const file = readdirSync(dir).filter((f) => f.endsWith(ext) && !before.has(f)).sort((a, b) => statSync(join(dir, b)).mtimeMs - statSync(join(dir, a)).mtimeMs)[0];
+    if (!file) throw new Error(`no ${ext} appeared in ${dir}: ${server.stderr().slice(-1000)}`);
+    const data = JSON.parse(readFileSync(join(dir, file), 'utf8'));
+    print(`\n${spec.config}, ${spec.app}, ${node}: ${Math.round(sat.rps)} req/s for ${MEASURE_S} s after ${WARMUP_S} s of warm-up`);
     print(`profile: ${join(dir, file)}`);
-    print(`self time, shares of the time not idle; * = periscope or its dependencies (${pct([...byFile.values()].reduce((a, b) => a + b, 0))} in all)\n`);
-    for (const r of rows.slice(0, TOP)) print(`${r.ms.toFixed(1).padStart(8)} ms ${pct(r.share).padStart(7)} ${isOurs(r) ? '*' : ' '} ${r.name} ${r.where}`);
-    print('\nperiscope by file:');
-    for (const [url, share] of [...byFile].sort((a, b) => b[1] - a[1]).slice(0, 8)) print(`${pct(share).padStart(7)}  ${url}`);
+    if (spec.kind === 'cpu') {
+      // The CPU profile spans the warm-up too: per request means per request served in both phases.
+      const requests = warm.ok + sat.ok;
+      const rows = selfTimes(data, root).filter((r) => r.name !== '(idle)');
+      print(`self time per request, and share of the time not idle; * = periscope or its dependencies\n`);
+      for (const r of rows.slice(0, TOP)) print(`${(r.us / requests).toFixed(3).padStart(8)} µs ${pct(r.share).padStart(7)} ${isOurs(r) ? '*' : ' '} ${r.name} ${r.where}`);
+      summary(rows, (r) => r.us / requests, 'µs');
+    } else {
+      const rows = allocations(data, root);
+      print(`bytes allocated per request (sampled), by function <- caller; * = periscope or its dependencies\n`);
+      for (const r of rows.slice(0, TOP)) print(`${(r.bytes / sat.ok).toFixed(0).padStart(7)} B ${pct(r.share).padStart(7)} ${isOurs(r) ? '*' : ' '} ${r.name} ${r.where} <- ${r.caller}`);
+      summary(rows, (r) => r.bytes / sat.ok, 'B');
+    }
   } finally {
     await server.stop(2000);
+    await upstream?.stop(1000);
     await load.stop();
     await sink.stop();
   }
+}
+
+function summary(rows, perRequest, unit) {
+  const byFile = new Map();
+  for (const r of rows.filter(isOurs)) byFile.set(r.url, (byFile.get(r.url) ?? 0) + perRequest(r));
+  const all = [...byFile.values()].reduce((a, b) => a + b, 0);
+  print(`\nperiscope's own functions: ${all.toFixed(unit === 'µs' ? 2 : 0)} ${unit} per request, by file:`);
+  for (const [url, v] of [...byFile].sort((a, b) => b[1] - a[1]).slice(0, 8)) print(`${v.toFixed(unit === 'µs' ? 3 : 0).padStart(9)} ${unit}  ${url}`);
 }

@@ -98,8 +98,12 @@ async function measure(server, opts, scrape) {
 
   out.rates = opts.rates ?? [0.5, 0.8].map((f) => Math.round(sat.rps * f));
   for (const rate of out.rates) {
+    const c0 = cpuSeconds(server.pid);
     const r = await phase({ connections: 64, seconds: durations.fixed, rate });
-    out.fixed.push({ rate, rps: r.rps, p50: r.p50, p99: r.p99, errors: r.errors + r.non2xx });
+    // CPU per request where neither side is the bottleneck: at saturation a slower server also
+    // finds the load generator asleep more often, and each response's write pays for waking it.
+    const cpuUsPerReq = r.ok > 0 ? ((cpuSeconds(server.pid) - c0) * 1e6) / r.ok : null;
+    out.fixed.push({ rate, rps: r.rps, p50: r.p50, p99: r.p99, cpuUsPerReq, errors: r.errors + r.non2xx });
   }
   out.rssLoad = rssMB(server.pid);
   out.foreign = foreign();
