@@ -1,6 +1,6 @@
 // The build after `tsc`:
-// 1. dist/register.js becomes one bundled file (our code and @opentelemetry/api; the hook
-//    libraries, shimmer and prom-client stay packages). Loading ~70 small ES modules cost ~45 ms of
+// 1. dist/register.js becomes one bundled file (our code, @opentelemetry/api and
+//    require-in-the-middle; import-in-the-middle, shimmer and prom-client stay packages). Loading ~70 small ES modules cost ~45 ms of
 //    start-up on Node 24; one file costs a few. The unbundled dist/src stays for the public API.
 // 2. The CommonJS build of the public API, for apps that `require('periscope-agent')` on Node
 //    versions without require(esm) (before 20.19 / 22.12). Every copy (bundle, ESM, CJS) finds
@@ -12,23 +12,47 @@ import { createRequire } from 'node:module';
 const require = createRequire(import.meta.url);
 const { build } = require('esbuild');
 
-// `import http from 'node:http'` in an ES module makes Node build node:http's ESM facade, which
-// reads every export, lazy getters included: on Node 22+ that loads the whole bundled undici
-// (http.WebSocket and friends), ~8 ms of start-up for an app that never touches it. The bundle
-// takes node:http through require() instead; an app importing it as ESM still gets our patched
-// functions through syncBuiltinESMExports() (start.ts).
+// Every builtin is taken through require() in the bundle. An ES import of a builtin makes Node
+// build its ESM facade, which reads every export, lazy getters included: `import 'node:http'`
+// loads the whole bundled undici on Node 22+ (http.WebSocket and friends), and node:crypto,
+// node:https or node:perf_hooks facades load more of their own. On Node 24, `--import` of a file
+// that only imports node:http and node:https cost +43 ms of start-up; require() of the same two,
+// +16 ms. An app importing a builtin as ESM still gets our patched functions through
+// syncBuiltinESMExports() (start.ts). The shim is CommonJS, so esbuild turns our named imports
+// into property reads at the call site: nothing is read from a builtin before it is used.
+// The CommonJS packages left outside the bundle (import-in-the-middle's Hook, shimmer) are
+// required the same way: an ES import of CommonJS has Node run cjs-module-lexer over its source
+// to find the names it exports (~4 ms for import-in-the-middle on Node 24). It is the same
+// module instance either way (one require cache), which import-in-the-middle's loader relies on.
 const viaRequire = {
   name: 'builtins-via-require',
   setup(build) {
-    // Default imports only (src never imports node:http by name or as a namespace).
-    build.onResolve({ filter: /^node:http$/ }, (args) => (args.namespace === 'via-require' ? { path: args.path, external: true } : { path: args.path, namespace: 'via-require' }));
-    build.onLoad({ filter: /.*/, namespace: 'via-require' }, (args) => ({ contents: `export default require(${JSON.stringify(args.path)});`, loader: 'js' }));
+    build.onResolve({ filter: /^(node:.*|import-in-the-middle|shimmer)$/ }, (args) =>
+      args.namespace === 'via-require' || args.kind === 'dynamic-import' ? { path: args.path, external: true } : { path: args.path, namespace: 'via-require' },
+    );
+    build.onLoad({ filter: /.*/, namespace: 'via-require' }, (args) => ({ contents: `module.exports = require(${JSON.stringify(args.path)});`, loader: 'js' }));
+  },
+};
+
+// require-in-the-middle is bundled too, with its `debug` dependency replaced by a no-op: loading
+// `debug` made Node build process.stderr and load node:tty at start-up (~7 ms of the ~8 ms
+// require-in-the-middle cost on Node 24), even for apps with nothing to hook. What is lost is
+// DEBUG=require-in-the-middle output from the preload; periscope's own OTEL_LOG_LEVEL=debug
+// still names every module it hooks.
+const quietDebug = {
+  name: 'quiet-debug',
+  setup(build) {
+    build.onResolve({ filter: /^debug$/ }, (args) => ({ path: args.path, namespace: 'quiet-debug' }));
+    build.onLoad({ filter: /.*/, namespace: 'quiet-debug' }, () => ({
+      contents: 'module.exports = function createDebug() { const debug = function () {}; debug.enabled = false; return debug; };',
+      loader: 'js',
+    }));
   },
 };
 
 await build({
   entryPoints: ['dist/register.js'],
-  plugins: [viaRequire],
+  plugins: [viaRequire, quietDebug],
   banner: { js: "import { createRequire as __periscopeCreateRequire } from 'node:module';\nconst require = __periscopeCreateRequire(import.meta.url);" },
   outfile: 'dist/register.js',
   allowOverwrite: true,
@@ -36,7 +60,7 @@ await build({
   platform: 'node',
   format: 'esm',
   target: 'node20.6',
-  external: ['import-in-the-middle', 'require-in-the-middle', 'shimmer', 'prom-client'],
+  external: ['import-in-the-middle', 'shimmer', 'prom-client'],
   logLevel: 'warning',
 });
 

@@ -2,10 +2,10 @@
 // never leaves an 'error' event unhandled: a collector that is down must not hurt the app.
 import http from 'node:http';
 import * as https from 'node:https';
-import { gzip } from 'node:zlib';
 import type { ExportResult } from '../types.js';
 import { activeContext, runWith } from '../context.js';
 import { suppressTracing } from '../suppress.js';
+import { zlib } from '../../builtins.js';
 
 export interface PostOptions {
   readonly timeoutMs: number;
@@ -55,7 +55,7 @@ export async function postPayload(
 }
 
 function gzipAsync(data: Uint8Array): Promise<Uint8Array> {
-  return new Promise((resolve, reject) => gzip(data, (err, out) => (err ? reject(err) : resolve(new Uint8Array(out)))));
+  return new Promise((resolve, reject) => zlib().gzip(data, (err, out) => (err ? reject(err) : resolve(new Uint8Array(out)))));
 }
 
 function send(

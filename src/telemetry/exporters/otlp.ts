@@ -1,7 +1,6 @@
 // The OTLP/HTTP span exporter: POSTs a batch to the traces endpoint
 // (https://opentelemetry.io/docs/specs/otlp/#otlphttp). A protobuf batch arrives encoded (its
 // queue encodes each span as it ends); an http/json batch is encoded here.
-import { gzipSync } from 'node:zlib';
 import type { Agent } from 'node:http';
 import type { OtlpConfig } from '../../config.js';
 import { VERSION } from '../../version.js';
@@ -11,6 +10,7 @@ import { encodeOtlpJson } from './otlp-json.js';
 import { ProtoSpanQueue, concatBodies } from './otlp-proto.js';
 import { ArrayQueue, type SpanQueue } from '../span-queue.js';
 import { postPayloadSync } from './sync-send.js';
+import { zlib } from '../../builtins.js';
 
 /** A batch: protobuf bytes, encoded as the spans ended; or, for http/json, the spans. */
 type OtlpBatch = Uint8Array | readonly FinishedSpan[];
@@ -64,7 +64,7 @@ export class OtlpHttpExporter implements SpanExporter<OtlpBatch> {
       let body: Uint8Array | string = this.body(batches);
       let headers = this.headers;
       if (this.config.compression === 'gzip') {
-        body = gzipSync(body);
+        body = zlib().gzipSync(body);
         headers = { ...headers, 'Content-Encoding': 'gzip' };
       }
       postPayloadSync(this.config.url, headers, body, Math.min(timeoutMs, this.config.timeoutMs));

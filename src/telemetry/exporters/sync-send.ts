@@ -1,7 +1,7 @@
 // A blocking POST for the moment the process is dying ('exit', an uncaughtException monitor),
 // when no further turn of the event loop will run. Node has no synchronous HTTP client, so a
 // short-lived child node process does the request while spawnSync blocks us, bounded by timeoutMs.
-import { spawnSync } from 'node:child_process';
+import { childProcess } from '../../builtins.js';
 
 const CONFIG_ENV = 'PERISCOPE_SYNC_POST';
 
@@ -37,7 +37,7 @@ export function postPayloadSync(
     // NODE_OPTIONS would carry `--import periscope-agent/register` into the child: the child
     // must not load periscope (nor any other preload) at all.
     delete env.NODE_OPTIONS;
-    const result = spawnSync(process.execPath, ['-e', SCRIPT], {
+    const result = childProcess().spawnSync(process.execPath, ['-e', SCRIPT], {
       input: body,
       timeout: Math.max(1, timeoutMs),
       killSignal: 'SIGKILL',
