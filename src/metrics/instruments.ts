@@ -8,7 +8,7 @@ import type { Exemplar, Family, Sample } from './types.js';
 export const OVERFLOW_LABELS: Readonly<Record<string, string>> = Object.freeze({ otel_metric_overflow: 'true' });
 
 interface MutableExemplar {
-  /** The span's context, whose ids become hex only if a scrape shows this exemplar. */
+  /** The sampled span's context; a scrape reads its ids. */
   span: SpanContext;
   value: number;
   time: number;

@@ -47,7 +47,9 @@ function anyValue(w: Writer, field: number, v: unknown): void {
 // remembered one; its bytes are kept once it repeats. Bounded in keys and in bytes per entry, so
 // an app minting keys or long values cannot grow it.
 const KEY_CACHE_MAX = 1024;
-const PAIR_MAX_BYTES = 256;
+const KEY_MAX_CHARS = 127;
+const VALUE_MAX_CHARS = 256;
+const PAIR_MAX_BYTES = 512;
 const SPAN_ATTRIBUTES = 9;
 
 class KeyEntry {
@@ -62,7 +64,7 @@ const keys = new Map<string, KeyEntry>();
 
 function keyEntry(key: string): KeyEntry | undefined {
   let e = keys.get(key);
-  if (e === undefined && keys.size < KEY_CACHE_MAX && key.length < 128) {
+  if (e === undefined && keys.size < KEY_CACHE_MAX && key.length <= KEY_MAX_CHARS) {
     const w = new Writer(key.length * 3 + 4);
     w.string(1, key);
     e = new KeyEntry(Uint8Array.prototype.slice.call(w.buf, 0, w.pos));
@@ -87,7 +89,7 @@ function attributes(w: Writer, field: number, attrs: Readonly<Record<string, Att
     if (e === undefined || field !== SPAN_ATTRIBUTES || typeof value === 'object') {
       keyValue(w, field, key, e, value);
     } else if (value !== e.value) {
-      e.value = typeof value !== 'string' || value.length <= PAIR_MAX_BYTES ? (value as string | number | boolean) : undefined;
+      e.value = typeof value !== 'string' || value.length <= VALUE_MAX_CHARS ? (value as string | number | boolean) : undefined;
       e.pair = undefined;
       keyValue(w, field, key, e, value);
     } else if (e.pair !== undefined) {
@@ -95,7 +97,7 @@ function attributes(w: Writer, field: number, attrs: Readonly<Record<string, Att
     } else {
       const start = w.pos;
       keyValue(w, field, key, e, value);
-      if (w.pos - start <= PAIR_MAX_BYTES + 140) e.pair = Uint8Array.prototype.slice.call(w.buf, start, w.pos);
+      if (w.pos - start <= PAIR_MAX_BYTES) e.pair = Uint8Array.prototype.slice.call(w.buf, start, w.pos);
     }
   }
 }

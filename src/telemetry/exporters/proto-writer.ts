@@ -11,7 +11,6 @@ export const LEN = 2;
 const I32 = 5;
 const TWO_POW_32 = 4294967296;
 
-
 export function varintSize(n: number): number {
   let size = 1;
   while (n > 127) {
