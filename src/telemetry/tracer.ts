@@ -48,7 +48,8 @@ export class PeriscopeTracer implements Tracer {
     const parentSpan = root ? undefined : trace.getSpan(parentCtx);
     const p = parentSpan?.spanContext();
     const parent = p !== undefined && (isLocalSpan(parentSpan) || isSpanContextValid(p)) ? p : undefined;
-    const traceId = parent ? parent.traceId : newTraceId();
+    // The API accepts upper-case hex ids; ours are lower case, which propagation relies on (isLocalSpan).
+    const traceId = parent === undefined ? newTraceId() : isLocalSpan(parentSpan) ? parent.traceId : parent.traceId.toLowerCase();
     const sampled = this.pipeline.sampler(parent, traceId);
     const flags = (parent ? parent.traceFlags & FLAG_RANDOM : FLAG_RANDOM) | (sampled ? FLAG_SAMPLED : 0);
     const sc: SpanContext = { traceId, spanId: newSpanId(), traceFlags: flags, isRemote: false };

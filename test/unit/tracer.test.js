@@ -421,6 +421,16 @@ describe('spans that record nothing', () => {
     span.end();
   });
 
+  it('gives a child of an upper-case span context from elsewhere a lower-case trace id, and propagates it so', () => {
+    const { tracer } = setup({ sink: undefined });
+    const upper = trace.wrapSpanContext({ traceId: '4BF92F3577B34DA6A3CE929D0E0E4736', spanId: '00F067AA0BA902B7', traceFlags: 1, isRemote: false });
+    const child = tracer.startSpan('child', {}, trace.setSpan(ROOT_CONTEXT, upper));
+    assert.equal(child.spanContext().traceId, '4bf92f3577b34da6a3ce929d0e0e4736');
+    const carrier = {};
+    new W3CTraceContextPropagator().inject(trace.setSpan(ROOT_CONTEXT, child), carrier, defaultTextMapSetter);
+    assert.match(carrier.traceparent, /^00-4bf92f3577b34da6a3ce929d0e0e4736-[0-9a-f]{16}-01$/);
+  });
+
   it('still lower-cases the upper-case ids of a span context from elsewhere', () => {
     const carrier = {};
     const upper = trace.wrapSpanContext({ traceId: '4BF92F3577B34DA6A3CE929D0E0E4736', spanId: '00F067AA0BA902B7', traceFlags: 1, isRemote: false });
