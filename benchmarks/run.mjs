@@ -125,7 +125,8 @@ async function matrix({ node, apps, configs, load, sink, results }) {
       upstream = start('upstream', process.execPath, [join(HERE, 'apps', 'upstream.js')], { cpu: LOAD_CPU });
       env.UPSTREAM_URL = `http://127.0.0.1:${(await upstream.waitFor(/listening (\d+)/))[1]}/`;
     }
-    const block = { node: node.label, nodeVersion: node.version, app: app.name, what: app.what, warmup: mode === 'full' ? app.warmup : DURATIONS.warmup, configs: configs.map((c) => ({ name: c.name, label: c.label, periscope: !!c.periscope })), runs: [] };
+    const durations = mode === 'full' ? { ...DURATIONS, warmup: app.warmup } : DURATIONS;
+    const block = { node: node.label, nodeVersion: node.version, app: app.name, what: app.what, warmup: durations.warmup, configs: configs.map((c) => ({ name: c.name, label: c.label, periscope: !!c.periscope })), runs: [] };
     results.blocks.push(block);
     let rates = null;
     try {
@@ -135,7 +136,6 @@ async function matrix({ node, apps, configs, load, sink, results }) {
         const order = configs.map((_, i) => configs[(i + rep) % configs.length]);
         for (const config of order) {
           log(`${node.label} ${app.name} rep ${rep + 1}/${DURATIONS.reps} ${config.label}`);
-          const durations = mode === 'full' ? { ...DURATIONS, warmup: app.warmup } : DURATIONS;
           const out = await quietRun({ node: node.bin, appFile: join(HERE, 'apps', app.file), path: app.path, config, env, load, sink, durations, rates, cpu: SERVER_CPU });
           out.rep = rep;
           rates ??= out.rates;
