@@ -325,3 +325,32 @@ test('attribute values that repeat, change and come back decode to each span its
   );
   assert.deepEqual(canon(officialDecode(encodeOtlpProto(spans))), canon(JSON.parse(encodeOtlpJson(spans))));
 });
+
+test('remembered attribute bytes stay right when their store fills and starts over, and when keys change order', () => {
+  // 400 keys of ~200-byte values, each value twice in a row: more remembered bytes than the
+  // encoder keeps (64 KiB), so it forgets them all at least once mid-stream.
+  const big = (k, round) => `${k}:${round}:`.padEnd(200, 'v');
+  const spans = [];
+  for (let round = 0; round < 3; round++) {
+    for (let k = 0; k < 400; k++) {
+      for (let twice = 0; twice < 2; twice++) {
+        spans.push(makeSpan({
+          spanId: (spans.length + 1).toString(16).padStart(16, '0'),
+          attributes: { [`key.${k}`]: big(k, round), 'url.scheme': 'http', 'http.response.status_code': 200 },
+        }));
+      }
+    }
+  }
+  // The same keys in another order, and fewer of them, between spans of the first order.
+  for (let i = 0; i < 6; i++) {
+    const attributes = i % 2 === 0
+      ? { 'http.request.method': 'GET', 'url.scheme': 'http', 'server.port': 8080, 'url.path': '/a' }
+      : { 'url.path': '/a', 'server.port': 8080, 'http.request.method': 'GET' };
+    spans.push(makeSpan({ spanId: (spans.length + 1).toString(16).padStart(16, '0'), attributes }));
+  }
+  const q = new ProtoSpanQueue();
+  for (const s of spans) q.push(s);
+  const decoded = officialDecode(q.take(spans.length).data).resourceSpans[0].scopeSpans[0].spans;
+  assert.equal(decoded.length, spans.length);
+  decoded.forEach((d, i) => assert.deepEqual(attrs(d), spans[i].attributes, `span ${i}`));
+});

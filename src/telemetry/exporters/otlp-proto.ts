@@ -52,11 +52,25 @@ const VALUE_MAX_CHARS = 256;
 const PAIR_MAX_BYTES = 512;
 const SPAN_ATTRIBUTES = 9;
 
+// The remembered KeyValues live side by side in one arena, in the order they were first kept,
+// which is the order an instrumentation sets them: a span's repeating attributes are a few runs
+// of adjacent bytes there, each copied at once. Copying pair by pair, in a loop or with one native
+// call each, was ~40 % of a server span's encoding (11 attributes, ~300 bytes). When the arena is
+// full it starts again empty, and every pair kept in it is forgotten (a new generation).
+const ARENA_BYTES = 64 * 1024;
+const arena = Buffer.allocUnsafe(ARENA_BYTES);
+let arenaUsed = 0;
+let generation = 1;
+// Below this, a JavaScript loop copies faster than Buffer#copy's native call (Node 20–24).
+const LOOP_COPY_MAX = 48;
+
 class KeyEntry {
   /** The last primitive value seen under this key in span attributes. */
   value: string | number | boolean | undefined = undefined;
-  /** KeyValue (Span field 9) for `value`, once it was seen twice in a row. */
-  pair: Uint8Array | undefined = undefined;
+  /** arena[pairStart, pairEnd) is the KeyValue (Span field 9) for `value`, when pairGeneration is current. */
+  pairStart = 0;
+  pairEnd = 0;
+  pairGeneration = 0;
   constructor(readonly key: Uint8Array) {}
 }
 
@@ -81,25 +95,83 @@ function keyValue(w: Writer, field: number, key: string, e: KeyEntry | undefined
   w.end(at, 1);
 }
 
+/** Appends arena[start, end) to w. */
+function copyFromArena(w: Writer, start: number, end: number): void {
+  const n = end - start;
+  w.ensure(n);
+  if (n > LOOP_COPY_MAX) {
+    arena.copy(w.buf, w.pos, start, end);
+    w.pos += n;
+    return;
+  }
+  const buf = w.buf;
+  let p = w.pos;
+  for (let i = start; i < end; i++) buf[p++] = arena[i]!;
+  w.pos = p;
+}
+
+/** Keeps the KeyValue just written at w.buf[start, w.pos) as e's pair. */
+function keep(w: Writer, e: KeyEntry, start: number): void {
+  const n = w.pos - start;
+  if (n > PAIR_MAX_BYTES) return;
+  if (arenaUsed + n > ARENA_BYTES) {
+    arenaUsed = 0;
+    generation++;
+  }
+  w.buf.copy(arena, arenaUsed, start, w.pos);
+  e.pairStart = arenaUsed;
+  e.pairEnd = arenaUsed += n;
+  e.pairGeneration = generation;
+}
+
+// The keys of the last attributes encoded, in order, with their entries: spans of one kind set the
+// same keys in the same order, and for-in yields internalized strings, so `===` against the key
+// at the same position is a pointer comparison where keys.get() would hash and probe.
+const lastKeys: string[] = [];
+const lastEntries: (KeyEntry | undefined)[] = [];
+
 function attributes(w: Writer, field: number, attrs: Readonly<Record<string, AttributeValue | undefined>>): void {
+  // The run of remembered pairs met so far and not yet copied: arena[runStart, runEnd).
+  let runStart = 0;
+  let runEnd = 0;
+  let i = 0;
   for (const key in attrs) {
     const value = attrs[key];
     if (value === undefined || value === null) continue;
-    const e = keyEntry(key);
+    let e: KeyEntry | undefined;
+    if (i < lastKeys.length && lastKeys[i] === key) e = lastEntries[i];
+    else {
+      e = keyEntry(key);
+      if (i < 64) {
+        lastKeys[i] = key;
+        lastEntries[i] = e;
+      }
+    }
+    i++;
+    if (e !== undefined && field === SPAN_ATTRIBUTES && value === e.value && e.pairGeneration === generation) {
+      if (e.pairStart !== runEnd || runStart === runEnd) {
+        if (runStart !== runEnd) copyFromArena(w, runStart, runEnd);
+        runStart = e.pairStart;
+      }
+      runEnd = e.pairEnd;
+      continue;
+    }
+    if (runStart !== runEnd) copyFromArena(w, runStart, runEnd);
+    runStart = runEnd = 0;
     if (e === undefined || field !== SPAN_ATTRIBUTES || typeof value === 'object') {
       keyValue(w, field, key, e, value);
     } else if (value !== e.value) {
       e.value = typeof value !== 'string' || value.length <= VALUE_MAX_CHARS ? (value as string | number | boolean) : undefined;
-      e.pair = undefined;
+      e.pairGeneration = 0;
       keyValue(w, field, key, e, value);
-    } else if (e.pair !== undefined) {
-      w.raw(e.pair);
     } else {
+      // Seen twice in a row (or forgotten with the last arena): worth keeping.
       const start = w.pos;
       keyValue(w, field, key, e, value);
-      if (w.pos - start <= PAIR_MAX_BYTES) e.pair = Uint8Array.prototype.slice.call(w.buf, start, w.pos);
+      keep(w, e, start);
     }
   }
+  if (runStart !== runEnd) copyFromArena(w, runStart, runEnd);
 }
 
 // --- trace.proto -----------------------------------------------------------------------------------

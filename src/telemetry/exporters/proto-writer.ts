@@ -138,9 +138,20 @@ export class Writer {
     const usHi = Math.floor(us / TWO_POW_32);
     const lo = (us - usHi * TWO_POW_32) * 1000;
     const carry = Math.floor(lo / TWO_POW_32);
-    this.buf.writeUInt32LE(lo - carry * TWO_POW_32, this.pos);
-    this.buf.writeUInt32LE((usHi * 1000 + carry) >>> 0, this.pos + 4);
-    this.pos += 8;
+    // Byte stores, not writeUInt32LE: its argument checks were an eighth of a span's encoding.
+    const low = (lo - carry * TWO_POW_32) >>> 0;
+    const high = (usHi * 1000 + carry) >>> 0;
+    const buf = this.buf;
+    const p = this.pos;
+    buf[p] = low;
+    buf[p + 1] = low >>> 8;
+    buf[p + 2] = low >>> 16;
+    buf[p + 3] = low >>> 24;
+    buf[p + 4] = high;
+    buf[p + 5] = high >>> 8;
+    buf[p + 6] = high >>> 16;
+    buf[p + 7] = high >>> 24;
+    this.pos = p + 8;
   }
 
   /** Written even when empty inside a oneof; elsewhere callers skip empty strings. */
