@@ -75,7 +75,8 @@ say "=== bench smoke ==="
 start=$SECONDS
 rc=0
 node benchmarks/run.mjs --smoke || rc=$?
-record "bench smoke (harness only, no timing assertion)" "$rc" $((SECONDS - start))
+REQUESTS=3000 WARMUP=1000 node benchmarks/hotpath.mjs bare,traced,recorded,full 1 || rc=$?
+record "bench smoke (harnesses only, no timing assertion)" "$rc" $((SECONDS - start))
 
 for v in "${versions[@]}"; do
   name="node ${v} (integration, frameworks)"

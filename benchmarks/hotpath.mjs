@@ -1,0 +1,89 @@
+// Where a request's CPU goes, without the network: apps/hello-inproc.js run under configurations
+// that add one part of periscope at a time, alternated, repeated, medians. The differences
+// between neighbours are the parts' costs:
+//   bare       the app alone
+//   traced     periscope with the sampler off: instrumentation, context, metrics; no span recorded
+//   recorded   every span recorded and encoded into the queue, none sent before the measurement ends
+//   full       every span recorded, encoded and sent to the sink over loopback (as `npm run bench`)
+// The load generator and the kernel's share of the app's own responses are left out, so on a noisy
+// machine two builds can be told apart here when the network benchmark's spread hides them. The
+// published figures come from `npm run bench`.
+//
+//   node benchmarks/hotpath.mjs [config,…] [repetitions] [--node <binary>] [--register <file>]
+//
+// config: one of the above, or bare | off | full of configs.mjs with extra environment as in ab.mjs
+// (`full:OTEL_BSP_MAX_EXPORT_BATCH_SIZE=2048`), optionally `@<preload file>` to compare another
+// build (`recorded,recorded@dist/register.base.js`). Default: bare,traced,recorded,full, 5 repetitions.
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { startSink } from './lib/sink.mjs';
+import { start } from './lib/procs.mjs';
+import { periscopeConfigs } from './lib/configs.mjs';
+import { median } from './lib/measure.mjs';
+
+const HERE = dirname(fileURLToPath(import.meta.url));
+const SERVER_CPU = 0;
+const SINK_CPU = 1;
+const PRESETS = {
+  traced: 'full:OTEL_TRACES_SAMPLER=always_off',
+  // One batch far larger than the run, due in ten minutes: the spans wait in the queue, encoded.
+  recorded: 'full:OTEL_BSP_SCHEDULE_DELAY=600000;OTEL_BSP_MAX_QUEUE_SIZE=1000000;OTEL_BSP_MAX_EXPORT_BATCH_SIZE=1000000',
+};
+
+const argv = process.argv.slice(2);
+const option = (name, fallback) => {
+  const i = argv.indexOf(name);
+  if (i < 0) return fallback;
+  const [, value] = argv.splice(i, 2);
+  return value;
+};
+const node = option('--node', process.execPath);
+const register = resolve(option('--register', join(HERE, '..', 'dist', 'register.js')));
+const [specs = 'bare,traced,recorded,full', reps = '5'] = argv;
+const names = specs.split(',');
+
+const sink = await startSink({ cpu: SINK_CPU });
+const configsFor = (file) => Object.fromEntries(periscopeConfigs(sink.url, resolve(file)).map((c) => [c.name, c]));
+const results = new Map(names.map((n) => [n, []]));
+const invalid = [];
+try {
+  for (let r = 0; r < Number(reps); r++) {
+    // Alternate the order, as the network benchmark does, so a drift in the machine's speed
+    // does not always land on the same configuration.
+    for (const spec of r % 2 === 0 ? names : [...names].reverse()) {
+      const [config, file = register] = spec.split('@');
+      const [name, extra = ''] = (PRESETS[config] ?? config).split(':');
+      const base = configsFor(file)[name];
+      if (base === undefined) throw new Error(`unknown configuration ${spec}`);
+      const env = { ...process.env, ...base.env, ...Object.fromEntries(extra.split(';').filter(Boolean).map((kv) => kv.split('='))) };
+      delete env.OTEL_LOG_LEVEL; // the metrics port's debug line: nothing scrapes here
+      // Whatever is still queued at exit is flushed then; a bounded flush keeps `recorded` short.
+      env.PERISCOPE_SHUTDOWN_TIMEOUT ??= '1000';
+      const proc = start(spec, node, [...base.args, join(HERE, 'apps', 'hello-inproc.js')], { cpu: SERVER_CPU, env });
+      const line = await proc.waitFor(/^\{.*\}$/m, { timeoutMs: 180_000 });
+      await proc.stop(10_000);
+      const { requests, warmup, cpuUs } = JSON.parse(line[0]);
+      results.get(spec).push(cpuUs / requests);
+      const spans = base.expectSpans ? (await sink.take()).spans : undefined;
+      console.log(`${spec}: ${(cpuUs / requests).toFixed(2)} µs CPU a request${spans === undefined ? '' : `, ${spans} spans received`}`);
+      // Like the network benchmark's INVALID: a configuration that should export every request's
+      // span and did not is not reported as fast.
+      const expected = !base.expectSpans || env.OTEL_TRACES_SAMPLER === 'always_off' ? 0 : warmup + requests;
+      if (base.expectSpans && spans !== expected) invalid.push(`${spec}: the sink received ${spans} spans, not ${expected}`);
+    }
+  }
+} finally {
+  await sink.stop();
+}
+console.log(`\nmedians of ${reps}, ${node}:`);
+let previous;
+for (const [spec, values] of results) {
+  const m = median(values);
+  const step = previous === undefined ? '' : `, ${m - previous >= 0 ? '+' : ''}${(m - previous).toFixed(2)} µs over the line above`;
+  console.log(`  ${spec.padEnd(10)} ${m.toFixed(2)} µs (range ${Math.min(...values).toFixed(2)}–${Math.max(...values).toFixed(2)})${step}`);
+  previous = m;
+}
+if (invalid.length > 0) {
+  console.log(`\nINVALID:\n  ${invalid.join('\n  ')}`);
+  process.exitCode = 1;
+}
