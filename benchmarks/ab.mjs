@@ -8,29 +8,22 @@
 // are 50 % and 80 % of the first run's saturated rate. --register compares another build of the
 // preload (a copy of an older dist/register.js placed in dist/, so it finds the same packages).
 // WARMUP=<seconds> lengthens the saturated warm-up (default 1; `npm run bench` uses 8 for proxy).
-import { dirname, join, resolve } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { runServer } from './lib/scenario.mjs';
 import { startLoad } from './lib/load.mjs';
 import { startSink } from './lib/sink.mjs';
 import { start } from './lib/procs.mjs';
 import { periscopeConfigs } from './lib/configs.mjs';
+import { parseCommon, parseConfigSpec } from './lib/cli.mjs';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const APPS = { hello: '/', proxy: '/', express: '/users/42' };
 const SERVER_CPU = 0;
 const LOAD_CPU = 1;
 
-const argv = process.argv.slice(2);
-const option = (name, fallback) => {
-  const i = argv.indexOf(name);
-  if (i < 0) return fallback;
-  const [, value] = argv.splice(i, 2);
-  return value;
-};
-const node = option('--node', process.execPath);
-const register = resolve(option('--register', join(HERE, '..', 'dist', 'register.js')));
-const [app, specs, reps = '2'] = argv;
+const { node, register, rest } = parseCommon(process.argv.slice(2), HERE);
+const [app, specs, reps = '2'] = rest;
 if (!(app in APPS) || !specs) {
   console.error('usage: node benchmarks/ab.mjs <hello|proxy|express> <bare|off|full[:ENV=V;…]>,… [repetitions] [--node <binary>] [--register <file>]');
   process.exit(2);
@@ -50,10 +43,10 @@ try {
   let rates = null;
   for (let r = 0; r < Number(reps); r++) {
     for (const spec of specs.split(',')) {
-      const [name, extra = ''] = spec.split(':');
+      const { name, env: extra } = parseConfigSpec(spec);
       const base = BASE[name];
       if (base === undefined) throw new Error(`unknown configuration ${name}`);
-      const env = { ...base.env, ...Object.fromEntries(extra.split(';').filter(Boolean).map((kv) => kv.split('='))) };
+      const env = { ...base.env, ...extra };
       const out = await runServer({
         node,
         appFile: join(HERE, 'apps', `${app}.js`),

@@ -20,6 +20,7 @@ import { startSink } from './lib/sink.mjs';
 import { start } from './lib/procs.mjs';
 import { periscopeConfigs } from './lib/configs.mjs';
 import { median } from './lib/measure.mjs';
+import { parseCommon, parseConfigSpec } from './lib/cli.mjs';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const SERVER_CPU = 0;
@@ -30,16 +31,8 @@ const PRESETS = {
   recorded: 'full:OTEL_BSP_SCHEDULE_DELAY=600000;OTEL_BSP_MAX_QUEUE_SIZE=1000000;OTEL_BSP_MAX_EXPORT_BATCH_SIZE=1000000',
 };
 
-const argv = process.argv.slice(2);
-const option = (name, fallback) => {
-  const i = argv.indexOf(name);
-  if (i < 0) return fallback;
-  const [, value] = argv.splice(i, 2);
-  return value;
-};
-const node = option('--node', process.execPath);
-const register = resolve(option('--register', join(HERE, '..', 'dist', 'register.js')));
-const [specs = 'bare,traced,recorded,full', reps = '5'] = argv;
+const { node, register, rest } = parseCommon(process.argv.slice(2), HERE);
+const [specs = 'bare,traced,recorded,full', reps = '5'] = rest;
 const names = specs.split(',');
 
 const sink = await startSink({ cpu: SINK_CPU });
@@ -52,10 +45,10 @@ try {
     // does not always land on the same configuration.
     for (const spec of r % 2 === 0 ? names : [...names].reverse()) {
       const [config, file = register] = spec.split('@');
-      const [name, extra = ''] = (PRESETS[config] ?? config).split(':');
+      const { name, env: extra } = parseConfigSpec(PRESETS[config] ?? config);
       const base = configsFor(file)[name];
       if (base === undefined) throw new Error(`unknown configuration ${spec}`);
-      const env = { ...process.env, ...base.env, ...Object.fromEntries(extra.split(';').filter(Boolean).map((kv) => kv.split('='))) };
+      const env = { ...process.env, ...base.env, ...extra };
       delete env.OTEL_LOG_LEVEL; // the metrics port's debug line: nothing scrapes here
       // Whatever is still queued at exit is flushed then; a bounded flush keeps `recorded` short.
       env.PERISCOPE_SHUTDOWN_TIMEOUT ??= '1000';
