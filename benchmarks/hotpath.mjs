@@ -60,9 +60,13 @@ try {
       const spans = base.expectSpans ? (await sink.take()).spans : undefined;
       console.log(`${spec}: ${(cpuUs / requests).toFixed(2)} µs CPU a request${spans === undefined ? '' : `, ${spans} spans received`}`);
       // Like the network benchmark's INVALID: a configuration that should export every request's
-      // span and did not is not reported as fast.
+      // span and did not is not reported as fast. The app ends with process.exit(), which sends
+      // again the batch whose answer had not come yet (at-least-once): up to one batch more is right.
       const expected = !base.expectSpans || env.OTEL_TRACES_SAMPLER === 'always_off' ? 0 : warmup + requests;
-      if (base.expectSpans && spans !== expected) invalid.push(`${spec}: the sink received ${spans} spans, not ${expected}`);
+      const resent = expected === 0 ? 0 : Number(env.OTEL_BSP_MAX_EXPORT_BATCH_SIZE ?? 512);
+      if (base.expectSpans && (spans < expected || spans > expected + resent)) {
+        invalid.push(`${spec}: the sink received ${spans} spans, not ${expected}${resent ? ` to ${expected + resent}` : ''}`);
+      }
     }
   }
 } finally {
