@@ -21,6 +21,7 @@ import { start } from './lib/procs.mjs';
 import { periscopeConfigs } from './lib/configs.mjs';
 import { median } from './lib/measure.mjs';
 import { parseCommon, parseConfigSpec } from './lib/cli.mjs';
+import { DEFAULTS } from '../dist/src/config.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const SERVER_CPU = 0;
@@ -63,7 +64,7 @@ try {
       // span and did not is not reported as fast. The app ends with process.exit(), which sends
       // again the batch whose answer had not come yet (at-least-once): up to one batch more is right.
       const expected = !base.expectSpans || env.OTEL_TRACES_SAMPLER === 'always_off' ? 0 : warmup + requests;
-      const resent = expected === 0 ? 0 : Number(env.OTEL_BSP_MAX_EXPORT_BATCH_SIZE ?? 512);
+      const resent = expected === 0 ? 0 : Number(env.OTEL_BSP_MAX_EXPORT_BATCH_SIZE ?? DEFAULTS.bspMaxExportBatchSize);
       if (base.expectSpans && (spans < expected || spans > expected + resent)) {
         invalid.push(`${spec}: the sink received ${spans} spans, not ${expected}${resent ? ` to ${expected + resent}` : ''}`);
       }

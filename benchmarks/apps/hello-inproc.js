@@ -18,9 +18,10 @@ const REQUESTS = Number(process.env.REQUESTS ?? 200_000);
 const PIPELINE = Number(process.env.PIPELINE ?? 8);
 const REQUEST = Buffer.from('GET / HTTP/1.1\r\nHost: 127.0.0.1:8080\r\nUser-Agent: hotpath/1\r\nAccept: */*\r\n\r\n');
 // A response is counted by its status line, which starts the chunk Node writes its headers in.
-const STATUS_LINE = Buffer.from('HTTP/1.1 ');
+const STATUS_LINE_TEXT = 'HTTP/1.1 ';
+const STATUS_LINE = Buffer.from(STATUS_LINE_TEXT);
 const startsResponse = (chunk) =>
-  typeof chunk === 'string' ? chunk.startsWith('HTTP/1.1 ') : chunk.length >= STATUS_LINE.length && STATUS_LINE.equals(chunk.subarray(0, STATUS_LINE.length));
+  typeof chunk === 'string' ? chunk.startsWith(STATUS_LINE_TEXT) : chunk.length >= STATUS_LINE.length && STATUS_LINE.equals(chunk.subarray(0, STATUS_LINE.length));
 
 // The fields of a net.Socket that Node's server and periscope read.
 class Connection extends Duplex {
