@@ -6,7 +6,7 @@
 //    versions without require(esm) (before 20.19 / 22.12). Every copy (bundle, ESM, CJS) finds
 //    the running agent through a Symbol.for global, so any copy's shutdown() reaches it.
 import { execFileSync } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 
 const require = createRequire(import.meta.url);
@@ -63,6 +63,21 @@ await build({
   external: ['import-in-the-middle', 'shimmer', 'prom-client'],
   logLevel: 'warning',
 });
+
+// esbuild's __toESM, run for every `import ... from` of a CommonJS module (each builtin shim
+// above, once per importing file), copies every export of the module into a new object as a
+// getter: node:fs alone has ~100, imported by 7 files. That was ~8 ms of start-up on Node 24 on
+// a slow machine. An object whose prototype is the module, with `default` set to it, reads the
+// same live properties and costs nothing up front. Every CommonJS import in this bundle is in
+// node mode (`default` is module.exports), which is all this replacement handles.
+const TO_ESM = /^var __toESM = \(mod, isNodeMode, target\) => \(target = mod != null[\s\S]*?^\)\);\n/m;
+const bundled = readFileSync('dist/register.js', 'utf8');
+if (!TO_ESM.test(bundled)) throw new Error("build: esbuild's __toESM helper changed; update scripts/build.mjs");
+if (/__toESM\([^)]*\)(?!, 1\))/.test(bundled.replace(/__toESM\([a-z_0-9]+\(\), 1\)/g, ''))) throw new Error('build: a __toESM call not in node mode');
+writeFileSync(
+  'dist/register.js',
+  bundled.replace(TO_ESM, 'var __toESM = (mod) => __create(mod, { default: { value: mod, enumerable: true } });\n'),
+);
 
 execFileSync(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', 'tsconfig.cjs.json'], { stdio: 'inherit' });
 writeFileSync('dist/cjs/package.json', JSON.stringify({ type: 'commonjs' }) + '\n');

@@ -4,7 +4,8 @@
 // prom-client metrics). A scrape waits for workers at most WORKER_TIMEOUT_MS; a slow worker's
 // last snapshot is used instead. A worker that exits leaves its counters and histograms behind
 // in a retired total, so the sums never go down (which Prometheus would read as a counter reset).
-import cluster, { type Worker } from 'node:cluster';
+import type { Worker } from 'node:cluster';
+import { cluster } from '../builtins.js';
 import { reportInternal } from '../report.js';
 import type { MetricsRegistry } from './registry.js';
 import type { Family, Sample } from './types.js';
@@ -41,11 +42,12 @@ let listening = false;
 function listen(): void {
   if (listening) return;
   listening = true;
-  cluster.on('message', (_worker: Worker, msg: Message) => {
+  const c = cluster();
+  c.on('message', (_worker: Worker, msg: Message) => {
     if (msg === null || typeof msg !== 'object' || msg.periscope !== REPLY || msg.id === undefined) return;
     waiting.get(msg.id)?.(msg);
   });
-  cluster.on('exit', (worker: Worker) => {
+  c.on('exit', (worker: Worker) => {
     const last = lastSnapshot.get(worker.id);
     lastSnapshot.delete(worker.id);
     if (last !== undefined) retire(last);
@@ -121,7 +123,10 @@ function merge(copies: Family[]): Family {
 /** The primary's own families, merged with every live worker's and the retired totals. */
 export async function collectFromWorkers(registry: MetricsRegistry): Promise<Family[]> {
   const own = await registry.collect();
-  const workers = cluster.isPrimary ? Object.values(cluster.workers ?? {}).filter((w): w is Worker => w !== undefined) : [];
+  // Loaded at the first scrape, not at start-up: in an app that never loaded it there are no
+  // workers, and the load costs that scrape a few ms once.
+  const c = cluster();
+  const workers = c.isPrimary ? Object.values(c.workers ?? {}).filter((w): w is Worker => w !== undefined) : [];
   if (workers.length === 0 && retired.size === 0) return own;
   listen();
   const snapshots = (await Promise.all(workers.map(askWorker))).filter((f): f is Family[] => f !== undefined);

@@ -5,9 +5,9 @@
 //   over IPC (cluster.ts);
 // - a worker thread (only with PERISCOPE_WORKER_THREADS=true): no listener; its requests are
 //   traced, its metrics stay local to the thread.
-import cluster from 'node:cluster';
 import { isMainThread } from 'node:worker_threads';
 import type { PeriscopeConfig } from '../config.js';
+import { cluster } from '../builtins.js';
 import { debug } from '../diag.js';
 import { startMetricsEndpoint } from './endpoint.js';
 import type { MetricsRegistry } from './registry.js';
@@ -18,7 +18,9 @@ export function startMetrics(config: PeriscopeConfig, registry: MetricsRegistry,
     debug('worker thread: no metrics endpoint here (one metrics port per process)');
     return;
   }
-  if (cluster.isWorker) {
+  // A cluster worker always has an IPC channel, and Node has loaded node:cluster in it before any
+  // preload runs; checking the channel first leaves node:cluster unloaded everywhere else.
+  if (process.channel !== undefined && cluster().isWorker) {
     answerPrimary(registry);
     debug('cluster worker: metrics are served by the primary');
     return;
