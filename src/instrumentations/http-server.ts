@@ -68,13 +68,22 @@ class ServerExchange implements EmitterRecord, ServerMetricSource {
 // Node adds `req.on('end', clearIncoming)` when the response finishes before the request was read
 // to its end, i.e. for almost every GET (resOnFinish in lib/_http_server.js, Node 18–26): after
 // the count taken at the start of the exchange. Recognised by name in EventEmitter's `_events`;
-// should either ever change, the listener is counted as the app's and runs in the context.
+// should either ever change, the listener is counted as the app's and runs in the context. Node
+// passes the same module-level function every time, so once one is recognised by name it is
+// known by identity: reading a function's `name` was most of this check's cost.
+let clearIncoming: unknown;
+function isClearIncoming(listener: unknown): boolean {
+  if (listener === clearIncoming && listener !== undefined) return true;
+  if (typeof listener !== 'function' || listener.name !== 'clearIncoming') return false;
+  clearIncoming = listener;
+  return true;
+}
+
 function clearIncomingListeners(req: object): number {
   const listeners = (req as { _events?: Record<string, unknown> })._events?.end;
-  if (typeof listeners === 'function') return listeners.name === 'clearIncoming' ? 1 : 0;
-  if (!Array.isArray(listeners)) return 0;
+  if (!Array.isArray(listeners)) return listeners !== undefined && isClearIncoming(listeners) ? 1 : 0;
   let n = 0;
-  for (let i = 0; i < listeners.length; i++) if ((listeners[i] as { name?: unknown })?.name === 'clearIncoming') n++;
+  for (let i = 0; i < listeners.length; i++) if (isClearIncoming(listeners[i])) n++;
   return n;
 }
 
