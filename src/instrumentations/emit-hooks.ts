@@ -14,8 +14,8 @@ export interface EmitterRecord {
   /** Context the emitter's listeners run in. */
   readonly ctx: Context;
   /**
-   * Called before the listeners with the event and its first argument, for the events in
-   * LIFECYCLE only. Must not throw (it is guarded anyway).
+   * Called before the listeners with the event and its first argument, for lifecycle events
+   * only (isLifecycle below). Must not throw (it is guarded anyway).
    */
   onEvent(emitter: object, event: string | symbol, arg: unknown): void;
   /**
@@ -44,12 +44,13 @@ function hookedEmit(original: (...args: unknown[]) => boolean) {
     // Half of a hello-world request's 8 hooked emits ('socket', 'prefinish', 'readable',
     // 'resume') have no listener and end nothing: they leave before the record is looked up.
     const listeners = (this as EventEmitter).listenerCount(event);
-    if (listeners === 0 && !isLifecycle(event)) return Reflect.apply(original, this, arguments);
+    const lifecycle = isLifecycle(event);
+    if (listeners === 0 && !lifecycle) return Reflect.apply(original, this, arguments);
     // A server response is found through its request (`res.req`, set by Node since 15.7):
     // one slot per server exchange instead of two.
     const record = records.get(this instanceof http.ServerResponse ? (this.req as object) ?? this : this);
     if (record === undefined) return Reflect.apply(original, this, arguments);
-    if (isLifecycle(event)) {
+    if (lifecycle) {
       try {
         record.onEvent(this, event, arguments[1]);
       } catch (err) {
