@@ -65,12 +65,30 @@ export function newSpanId(): string {
   }
 }
 
-/** Hex digit → value; anything else reads as 0 (a malformed id is not the encoder's to reject). */
-const HEX_VALUE = new Uint8Array(128);
-for (let i = 0; i < 10; i++) HEX_VALUE[48 + i] = i;
-for (let i = 0; i < 6; i++) HEX_VALUE[97 + i] = HEX_VALUE[65 + i] = 10 + i;
+/**
+ * Whether `id` is `chars` hex digits, either case (all zeros included: an invalid id, but a
+ * well-formed one). Ids that reach the encoder are: ours, a traceparent's (checked when
+ * extracted), a parent's (checked by the tracer) and a link's (checked by pushLink).
+ */
+export function isHexId(id: unknown, chars: number): id is string {
+  if (typeof id !== 'string' || id.length !== chars) return false;
+  for (let i = 0; i < chars; i++) {
+    const c = id.charCodeAt(i) | 32; // 'A'–'F' → 'a'–'f'; digits are unchanged
+    if ((c < 48 || c > 57) && (c < 97 || c > 102)) return false;
+  }
+  return true;
+}
 
-/** Writes a hex id as bytes at buf[at]: hex.length / 2 of them. */
+/**
+ * Writes a well-formed hex id (isHexId) as bytes at buf[at]: hex.length / 2 of them. A digit's
+ * value is computed, not looked up: (c & 15) + 9 * (c >> 6) is c − '0' for a digit and 10–15
+ * for 'a'–'f' and 'A'–'F'.
+ */
 export function hexToBytes(hex: string, buf: Uint8Array, at: number): void {
-  for (let i = 0; i < hex.length - 1; i += 2) buf[at++] = (HEX_VALUE[hex.charCodeAt(i) & 127]! << 4) | HEX_VALUE[hex.charCodeAt(i + 1) & 127]!;
+  const n = hex.length;
+  for (let i = 0; i < n; i += 2) {
+    const h = hex.charCodeAt(i);
+    const l = hex.charCodeAt(i + 1);
+    buf[at++] = (((h & 15) + 9 * (h >> 6)) << 4) | ((l & 15) + 9 * (l >> 6));
+  }
 }

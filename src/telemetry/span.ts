@@ -14,6 +14,7 @@ import {
 import type { SpanLimits } from '../config.js';
 import { mergeAttributes, sanitizeValue } from './attributes.js';
 import { now, toEpochMs } from './clock.js';
+import { isHexId } from './ids.js';
 import type { FinishedSpan, InstrumentationScope, Resource, SpanEventData, SpanLinkData } from './types.js';
 
 export interface SpanSink {
@@ -23,6 +24,8 @@ export interface SpanSink {
 const EMPTY: never[] = [];
 Object.freeze(EMPTY);
 const UNSET_STATUS = Object.freeze({ code: SpanStatusCode.UNSET as number });
+const INVALID_TRACE_ID = '0'.repeat(32);
+const INVALID_SPAN_ID = '0'.repeat(16);
 
 export class RecordingSpan implements Span, FinishedSpan {
   name: string;
@@ -133,6 +136,8 @@ export class RecordingSpan implements Span, FinishedSpan {
 
   /** Links given at creation; also used by addLink. */
   pushLink(link: Link): void {
+    const ctx = link?.context;
+    if (ctx === undefined || ctx === null) return;
     if (this.links.length >= this.limits.linkCountLimit) {
       this.droppedLinksCount++;
       return;
@@ -141,15 +146,18 @@ export class RecordingSpan implements Span, FinishedSpan {
     const dropped = link.attributes
       ? mergeAttributes(attributes, link.attributes, this.limits.attributePerLinkCountLimit, this.limits.attributeValueLengthLimit)
       : 0;
+    const traceState = ctx.traceState?.serialize() || undefined;
+    // A collector rejects a whole batch over one id of the wrong length, so a malformed id is
+    // exported as the invalid (all-zero) one. The spec records a link to an invalid context only
+    // when it carries attributes or a tracestate; otherwise it says nothing and is left out.
+    let { traceId, spanId } = ctx;
+    if (!isHexId(traceId, 32) || !isHexId(spanId, 16)) {
+      if (traceState === undefined && Object.keys(attributes).length === 0 && dropped === 0) return;
+      traceId = INVALID_TRACE_ID;
+      spanId = INVALID_SPAN_ID;
+    }
     if (this.links === EMPTY) this.links = [];
-    this.links.push({
-      traceId: link.context.traceId,
-      spanId: link.context.spanId,
-      traceState: link.context.traceState?.serialize() || undefined,
-      traceFlags: link.context.traceFlags,
-      attributes,
-      droppedAttributesCount: dropped,
-    });
+    this.links.push({ traceId, spanId, traceState, traceFlags: ctx.traceFlags, attributes, droppedAttributesCount: dropped });
   }
 
   setStatus(status: SpanStatus): this {

@@ -179,6 +179,17 @@ test('protobuf bytes decode with the official schema to the same ids, names, tim
   assert.equal(span.droppedAttributesCount, 2);
 });
 
+test('protobuf writes every hex digit of an id, in either case, as its byte', () => {
+  // Every digit in both positions of a byte: 0–9, a–f and A–F.
+  const traceId = '0123456789abcdefABCDEF9876543210';
+  const spanId = 'fedcba9876543210';
+  const parentSpanId = '0A1b2C3d4E5f6789';
+  const span = officialDecode(encodeOtlpProto([makeSpan({ traceId, spanId, parentSpanId })])).resourceSpans[0].scopeSpans[0].spans[0];
+  assert.equal(span.traceId, traceId.toLowerCase());
+  assert.equal(span.spanId, spanId);
+  assert.equal(span.parentSpanId, parentSpanId.toLowerCase());
+});
+
 test('protobuf events, links, status and dropped counts survive the official decoder', () => {
   const span = officialDecode(encodeOtlpProto([makeSpan()])).resourceSpans[0].scopeSpans[0].spans[0];
   assert.deepEqual(span.events, [

@@ -281,6 +281,27 @@ describe('attributes, events and links', () => {
     assert.equal(span.droppedLinksCount, 1);
   });
 
+  it('exports a link whose ids are malformed as the invalid context when it says something, and leaves it out otherwise', () => {
+    const { tracer } = setup();
+    const span = tracer.startSpan('x', {}, ROOT_CONTEXT);
+    const shortId = { traceId: '4bf92f35', spanId: REMOTE.spanId, traceFlags: 1 };
+    const notHex = { traceId: REMOTE.traceId, spanId: 'zzzzzzzzzzzzzzzz', traceFlags: 0 };
+    span.addLinks([
+      { context: shortId, attributes: { reason: 'retry' } },
+      { context: notHex },
+      { context: { ...notHex, traceState: createTraceState('k=v') } },
+      { context: { ...REMOTE, traceId: REMOTE.traceId.toUpperCase(), traceFlags: 1 } },
+      undefined,
+      { context: null },
+    ]);
+    assert.deepEqual(span.links, [
+      { traceId: '0'.repeat(32), spanId: '0'.repeat(16), traceState: undefined, traceFlags: 1, attributes: { reason: 'retry' }, droppedAttributesCount: 0 },
+      { traceId: '0'.repeat(32), spanId: '0'.repeat(16), traceState: 'k=v', traceFlags: 0, attributes: {}, droppedAttributesCount: 0 },
+      { traceId: REMOTE.traceId.toUpperCase(), spanId: REMOTE.spanId, traceState: undefined, traceFlags: 1, attributes: {}, droppedAttributesCount: 0 },
+    ]);
+    assert.equal(span.droppedLinksCount, 0);
+  });
+
   it('records an exception as an exception event with type, message and stack trace', () => {
     const { tracer } = setup();
     const span = tracer.startSpan('x', {}, ROOT_CONTEXT);
