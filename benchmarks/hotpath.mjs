@@ -18,7 +18,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startSink } from './lib/sink.mjs';
 import { start } from './lib/procs.mjs';
-import { periscopeConfigs } from './lib/configs.mjs';
+import { periscopeConfigs, PRESETS } from './lib/configs.mjs';
 import { median } from './lib/measure.mjs';
 import { parseCommon, parseConfigSpec } from './lib/cli.mjs';
 import { DEFAULTS } from '../dist/src/config.js';
@@ -26,11 +26,6 @@ import { DEFAULTS } from '../dist/src/config.js';
 const HERE = dirname(fileURLToPath(import.meta.url));
 const SERVER_CPU = 0;
 const SINK_CPU = 1;
-const PRESETS = {
-  traced: 'full:OTEL_TRACES_SAMPLER=always_off',
-  // One batch far larger than the run, due in ten minutes: the spans wait in the queue, encoded.
-  recorded: 'full:OTEL_BSP_SCHEDULE_DELAY=600000;OTEL_BSP_MAX_QUEUE_SIZE=1000000;OTEL_BSP_MAX_EXPORT_BATCH_SIZE=1000000',
-};
 
 const { node, register, rest } = parseCommon(process.argv.slice(2), HERE);
 const [specs = 'bare,traced,recorded,full', reps = '5'] = rest;

@@ -33,3 +33,10 @@ export function periscopeConfigs(sinkUrl, register) {
     },
   ];
 }
+
+/** The in-process benchmarks' steps between export off and full (hotpath.mjs, instructions.mjs). */
+export const PRESETS = {
+  traced: 'full:OTEL_TRACES_SAMPLER=always_off',
+  // One batch far larger than the run, due in ten minutes: the spans wait in the queue, encoded.
+  recorded: 'full:OTEL_BSP_SCHEDULE_DELAY=600000;OTEL_BSP_MAX_QUEUE_SIZE=1000000;OTEL_BSP_MAX_EXPORT_BATCH_SIZE=1000000',
+};

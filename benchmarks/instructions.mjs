@@ -1,0 +1,202 @@
+// Instructions a request costs, counted by valgrind's callgrind instead of timed: the same build
+// gives nearly the same count whatever else the machine is doing, so a change of a few hundred
+// instructions (a tenth of a microsecond) can be shown on a machine whose timings move by ±30 %.
+// It counts what the process executes in user space (JavaScript, V8, Node's C++), not the kernel's
+// share or cache misses: a change is confirmed here, its cost in time comes from `npm run bench`.
+//
+//   node benchmarks/instructions.mjs [config,…] [--node <binary>] [--register <file>] [--functions N]
+//
+// config: as in hotpath.mjs (bare, traced, recorded, full, off, name:ENV=V;…, config@file).
+// Default: bare,off,full. Each configuration runs apps/hello-inproc.js under callgrind twice, with
+// 2,000 and 12,000 measured requests after the same 20,000 of warm-up; the difference of the two
+// totals ÷ 10,000 is a request's cost, start-up and warm-up cancelled out. --functions N also
+// lists the N functions whose count changed the most between neighbouring configurations,
+// JavaScript ones named from V8's perf map (`--perf-basic-prof`). About 1 minute a configuration.
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { startSink } from './lib/sink.mjs';
+import { start } from './lib/procs.mjs';
+import { periscopeConfigs, PRESETS } from './lib/configs.mjs';
+import { parseCommon, parseConfigSpec } from './lib/cli.mjs';
+
+const HERE = dirname(fileURLToPath(import.meta.url));
+const WARMUP = 20_000;
+const FEW = 2_000;
+const MANY = 12_000;
+
+const argv = process.argv.slice(2);
+const fnAt = argv.indexOf('--functions');
+const topFunctions = fnAt < 0 ? 0 : Number(argv.splice(fnAt, 2)[1]);
+const { node: nodeArg, register, rest } = parseCommon(argv, HERE);
+const node = nodeArg.includes('/') ? resolve(nodeArg) : nodeArg; // the runs' cwd is a scratch directory
+const names = (rest[0] ?? 'bare,off,full').split(',');
+
+// callgrind_annotate --version exits non-zero (valgrind 3.19): only a missing program counts.
+if (['valgrind', 'callgrind_annotate'].some((cmd) => spawnSync(cmd, ['--version'], { stdio: 'ignore' }).error !== undefined)) {
+  console.error('instructions: needs valgrind (Debian package valgrind, with callgrind_annotate)');
+  process.exit(2);
+}
+
+const work = mkdtempSync(join(tmpdir(), 'periscope-instructions-'));
+const sink = await startSink({});
+const configsFor = (file) => Object.fromEntries(periscopeConfigs(sink.url, resolve(file)).map((c) => [c.name, c]));
+
+// V8's predictable mode (one thread, GC and compilation at points that depend only on the work
+// done, not on time) with fixed seeds: the same build then counts the same instructions in its
+// own functions run after run (±1 a request); the total moves by ~1 % with Node's timers.
+const V8_FLAGS = ['--predictable', '--random-seed=1', '--hash-seed=1'];
+
+/** One run under callgrind: the total, and the count of each function. */
+async function run(spec, base, env, requests) {
+  const out = join(work, `${spec.replace(/[^\w.-]/g, '_')}.${requests}`);
+  // --smc-check: V8 rewrites code in place.
+  const nodeArgs = [...V8_FLAGS, ...(topFunctions > 0 ? ['--perf-basic-prof'] : []), ...base.args, join(HERE, 'apps', 'hello-inproc.js')];
+  const proc = start(`${spec} ×${requests}`, 'valgrind', ['--tool=callgrind', '--smc-check=all-non-file', `--callgrind-out-file=${out}`, node, ...nodeArgs], {
+    env: { ...env, REQUESTS: String(requests) },
+    cwd: work,
+  });
+  await proc.waitFor(/^\{.*\}$/m, { timeoutMs: 600_000 });
+  const { code } = await proc.exited;
+  if (code !== 0) throw new Error(`${spec}: exit ${code}\n${proc.stderr().slice(-2000)}`);
+  return annotate(out, join('/tmp', `perf-${proc.pid}.map`));
+}
+
+/** A configuration's instructions a request: its two runs side by side, one on each core. */
+async function measure(spec) {
+  const [config, file = register] = spec.split('@');
+  const { name, env: extra } = parseConfigSpec(PRESETS[config] ?? config);
+  const base = configsFor(file)[name];
+  if (base === undefined) throw new Error(`unknown configuration ${spec}`);
+  const env = { ...process.env, ...base.env, ...extra, WARMUP: String(WARMUP) };
+  delete env.OTEL_LOG_LEVEL;
+  env.PERISCOPE_SHUTDOWN_TIMEOUT ??= '1000';
+  const [few, many] = await Promise.all([run(spec, base, env, FEW), run(spec, base, env, MANY)]);
+  // As everywhere in the benchmarks, a configuration that should have exported and did not is an
+  // error, not a low count (`recorded` sends only at exit, which may not finish under valgrind).
+  const received = (await sink.take()).spans;
+  if (base.expectSpans && env.OTEL_TRACES_SAMPLER !== 'always_off' && extra.OTEL_BSP_SCHEDULE_DELAY === undefined && received === 0) {
+    throw new Error(`${spec}: the sink received no span`);
+  }
+  const perRequest = new Map();
+  for (const key of new Set([...few.byFunction.keys(), ...many.byFunction.keys()])) {
+    perRequest.set(key, ((many.byFunction.get(key) ?? 0) - (few.byFunction.get(key) ?? 0)) / (MANY - FEW));
+  }
+  let own = 0;
+  for (const [key, n] of perRequest) if (key.startsWith(OWN)) own += n;
+  return { spec, total: (many.total - few.total) / (MANY - FEW), own, perRequest };
+}
+
+/** callgrind_annotate's per-function totals; JIT code named from the perf map when there is one. */
+function annotate(file, perfMap) {
+  const text = execFileSync('callgrind_annotate', ['--threshold=100', file], { encoding: 'utf8', maxBuffer: 256 << 20 });
+  const jit = readPerfMap(perfMap);
+  const counts = new Map();
+  let total = 0;
+  for (const line of text.split('\n')) {
+    const m = /^\s*([\d,]+) \([^)]*\)\s+(.*)$/.exec(line);
+    if (m === null) continue;
+    const n = Number(m[1].replaceAll(',', ''));
+    if (m[2].includes('PROGRAM TOTALS')) {
+      total = n;
+      continue;
+    }
+    const name = functionName(m[2], jit);
+    counts.set(name, (counts.get(name) ?? 0) + n);
+  }
+  return { total, byFunction: pairable(counts) };
+}
+
+function readPerfMap(file) {
+  let text;
+  try {
+    text = readFileSync(file, 'utf8');
+    rmSync(file);
+  } catch {
+    return [];
+  }
+  return text
+    .split('\n')
+    .filter(Boolean)
+    .map((line) => {
+      const [at, size, ...name] = line.split(' ');
+      return { at: parseInt(at, 16), end: parseInt(at, 16) + parseInt(size, 16), name: name.join(' ') };
+    })
+    .sort((a, b) => a.at - b.at);
+}
+
+function functionName(raw, jit) {
+  const address = /^\?\?\?:0x([0-9a-f]+)/.exec(raw);
+  if (address === null) return raw.replace(/^[^:]*:/, '').replace(/\(.*$/, '').slice(0, 100);
+  const at = parseInt(address[1], 16);
+  let lo = 0;
+  let hi = jit.length - 1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >> 1;
+    if (jit[mid].at <= at) lo = mid + 1;
+    else hi = mid - 1;
+  }
+  const entry = jit[hi];
+  // `JS:*'name file:line:col`: the tier marker and quote say nothing about the function.
+  return entry !== undefined && at < entry.end ? entry.name.replace(/^JS:[*~^+]?'?/, 'js ').replace(/file:\/\/\S*\//, '') : 'JIT code (unnamed)';
+}
+
+// Functions of the preload bundle are named `periscope <name>`, and `#2`, `#3` after the first of
+// a name in source order, so the same function pairs up across two builds whose lines differ.
+const OWN = 'periscope ';
+function pairable(counts) {
+  const byFunction = new Map();
+  const bundle = [];
+  for (const [name, n] of counts) {
+    const m = /^js (\S*) (register[\w.]*\.js):(\d+):\d+$/.exec(name);
+    if (m === null) byFunction.set(name, (byFunction.get(name) ?? 0) + n);
+    else bundle.push({ name: m[1] || '(anonymous)', line: Number(m[3]), n });
+  }
+  bundle.sort((a, b) => a.line - b.line);
+  const seen = new Map();
+  for (const { name, n } of bundle) {
+    const k = (seen.get(name) ?? 0) + 1;
+    seen.set(name, k);
+    const key = `${OWN}${name}${k > 1 ? ` #${k}` : ''}`;
+    byFunction.set(key, (byFunction.get(key) ?? 0) + n);
+  }
+  return byFunction;
+}
+
+const results = [];
+try {
+  for (const spec of names) {
+    const r = await measure(spec);
+    results.push(r);
+    console.log(`${spec}: ${Math.round(r.total).toLocaleString('en')} instructions a request${topFunctions > 0 ? `, ${Math.round(r.own).toLocaleString('en')} in periscope's bundle` : ''}`);
+  }
+} finally {
+  await sink.stop();
+  rmSync(work, { recursive: true, force: true });
+}
+
+const fmt = (n) => Math.round(n).toLocaleString('en');
+const signed = (n) => `${n >= 0 ? '+' : ''}${fmt(n)}`;
+console.log(`\n${node}, ${fmt(FEW)} and ${fmt(MANY)} requests after ${fmt(WARMUP)}:`);
+for (let i = 0; i < results.length; i++) {
+  const { spec, total, own } = results[i];
+  const step = i === 0 ? '' : `, ${signed(total - results[i - 1].total)} over the line above`;
+  const bundle = topFunctions > 0 ? ` (periscope's bundle ${fmt(own)}${i === 0 ? '' : `, ${signed(own - results[i - 1].own)}`})` : '';
+  console.log(`  ${spec.padEnd(12)} ${fmt(total).padStart(8)}${step}${bundle}`);
+}
+if (results.length === 1 && topFunctions > 0) {
+  const own = [...results[0].perRequest].sort((x, y) => y[1] - x[1]).slice(0, topFunctions);
+  console.log(`\n${results[0].spec}, by function:`);
+  for (const [k, v] of own) console.log(`  ${fmt(v).padStart(7)}  ${k}`);
+}
+for (let i = 1; i < results.length && topFunctions > 0; i++) {
+  const a = results[i - 1];
+  const b = results[i];
+  const diff = [...new Set([...a.perRequest.keys(), ...b.perRequest.keys()])]
+    .map((k) => [k, (b.perRequest.get(k) ?? 0) - (a.perRequest.get(k) ?? 0)])
+    .sort((x, y) => Math.abs(y[1]) - Math.abs(x[1]));
+  console.log(`\n${b.spec} − ${a.spec}, by function:`);
+  for (const [k, v] of diff.slice(0, topFunctions)) console.log(`  ${signed(v).padStart(7)}  ${k}`);
+}
