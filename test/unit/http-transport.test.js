@@ -155,24 +155,50 @@ test('a malformed URL resolves to a non-retryable failure instead of throwing', 
   assert.equal(result.retryable, false);
 });
 
-test('the request runs with tracing suppressed so periscope never traces its own export', async () => {
-  const url = await answer(200);
-  const cjsHttp = createRequire(import.meta.url)('node:http');
-  const original = cjsHttp.request;
-  let suppressed;
-  cjsHttp.request = function (...args) {
-    suppressed = isTracingSuppressed(activeContext());
+/** Calls `fn` with `mod[name]` replaced by a spy that records what `probe` returns at each call. */
+async function spyingOn(mod, name, probe, fn) {
+  const original = mod[name];
+  const seen = [];
+  mod[name] = function (...args) {
+    seen.push(probe());
     return original.apply(this, args);
   };
-  syncBuiltinESMExports(); // make the ESM `import * as http` namespace see the wrapper
+  syncBuiltinESMExports(); // make the ESM `import * as` namespaces see the spy
   try {
-    assert.equal((await postPayload(url, {}, 'x', OPTS)).ok, true);
+    await fn();
   } finally {
-    cjsHttp.request = original;
+    mod[name] = original;
     syncBuiltinESMExports();
   }
-  assert.equal(suppressed, true);
+  return seen;
+}
+
+test('an https export runs with tracing suppressed so periscope never traces its own export', async () => {
+  // A plain server behind an https: URL: the handshake fails, after https.request was called.
+  const url = (await answer(200)).replace('http:', 'https:');
+  const https = createRequire(import.meta.url)('node:https');
+  let result;
+  const seen = await spyingOn(https, 'request', () => isTracingSuppressed(activeContext()), async () => {
+    result = await postPayload(url, {}, 'x', OPTS);
+  });
+  assert.deepEqual(seen, [true]);
+  assert.equal(result.ok, false);
+  assert.equal(result.retryable, true);
   assert.equal(isTracingSuppressed(activeContext()), false);
+});
+
+test('a plain-http export never goes through node:http, whose functions serve the app\'s own requests', async () => {
+  const url = await answer(200);
+  const http = createRequire(import.meta.url)('node:http');
+  let result;
+  const requests = await spyingOn(http, 'request', () => true, async () => {
+    const gets = await spyingOn(http, 'get', () => true, async () => {
+      result = await postPayload(url, {}, 'x', OPTS);
+    });
+    assert.deepEqual(gets, []);
+  });
+  assert.deepEqual(requests, []);
+  assert.deepEqual(result, { ok: true, retryable: false });
 });
 
 test('an export in flight does not keep the process alive', async () => {
@@ -276,4 +302,86 @@ test('the zipkin exporter posts v2 JSON to the spans endpoint', async () => {
   } finally {
     await receiver.close();
   }
+});
+
+/** A collector written on node:net that answers each request's head with `reply(head)`'s bytes. */
+async function rawCollector(reply, { close = false } = {}) {
+  const net = await import('node:net');
+  const sockets = new Set();
+  const server = net.createServer((socket) => {
+    sockets.add(socket);
+    let pending = '';
+    socket.on('data', (d) => {
+      pending += d.toString('latin1');
+      for (;;) {
+        const end = pending.indexOf('\r\n\r\n');
+        if (end < 0) return;
+        const head = pending.slice(0, end);
+        const length = Number(/content-length: (\d+)/i.exec(head)?.[1] ?? 0);
+        if (pending.length < end + 4 + length) return;
+        pending = pending.slice(end + 4 + length);
+        socket.write(reply(head));
+        if (close) socket.end();
+      }
+    });
+  });
+  // The after hook closes every server's connections the way it does for node:http's servers.
+  server.closeAllConnections = () => sockets.forEach((socket) => socket.destroy());
+  servers.push(server);
+  await new Promise((r) => server.listen(0, '127.0.0.1', r));
+  return `http://127.0.0.1:${server.address().port}/v1/traces`;
+}
+
+test('an answer in chunks, or ended by closing the connection, is read whole', async () => {
+  const chunked = await rawCollector(() => 'HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain\r\nTransfer-Encoding: chunked\r\n\r\n5;ext=1\r\nfield\r\n9\r\n too long\r\n0\r\nX-Trailer: t\r\n\r\n');
+  assert.deepEqual(await postPayload(chunked, {}, 'x', OPTS), { ok: false, retryable: false, error: 'collector answered HTTP 400: field too long' });
+  const untilClose = await rawCollector(() => 'HTTP/1.1 413 Payload Too Large\r\nContent-Type: text/plain\r\n\r\nbatch over the limit', { close: true });
+  assert.deepEqual(await postPayload(untilClose, {}, 'x', OPTS), { ok: false, retryable: false, error: 'collector answered HTTP 413: batch over the limit' });
+  const interim = await rawCollector(() => 'HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 503 Busy\r\nRetry-After: 2\r\nContent-Length: 0\r\n\r\n');
+  assert.deepEqual(await postPayload(interim, {}, 'x', OPTS), { ok: false, retryable: true, retryAfterMs: 2000, error: 'collector answered HTTP 503' });
+});
+
+test('an answer that is not HTTP/1.x fails the export as retryable instead of throwing', async () => {
+  const url = await rawCollector(() => 'SSH-2.0-OpenSSH\r\n\r\n');
+  const result = await postPayload(url, {}, 'x', OPTS);
+  assert.equal(result.ok, false);
+  assert.equal(result.retryable, true);
+  assert.match(result.error, /other than HTTP/);
+});
+
+test('batches share one kept connection, and one the collector closed is replaced without failing the batch', async () => {
+  const sockets = [];
+  const server = http.createServer((req, res) => {
+    req.resume();
+    req.on('end', () => res.writeHead(200, { 'content-length': '0' }).end());
+  });
+  server.on('connection', (s) => sockets.push(s));
+  servers.push(server);
+  await new Promise((r) => server.listen(0, '127.0.0.1', r));
+  const url = `http://127.0.0.1:${server.address().port}/v1/traces`;
+  const { createAgent } = await import('../../dist/src/telemetry/exporters/http-transport.js');
+  const connections = createAgent(url);
+  const opts = { ...OPTS, agent: connections };
+  assert.deepEqual(await postPayload(url, {}, 'one', opts), { ok: true, retryable: false });
+  assert.deepEqual(await postPayload(url, {}, 'two', opts), { ok: true, retryable: false });
+  assert.equal(sockets.length, 1);
+  // The collector drops its idle connection, as one does after its idle timeout.
+  sockets[0].destroy();
+  await new Promise((r) => setTimeout(r, 50));
+  assert.deepEqual(await postPayload(url, {}, 'three', opts), { ok: true, retryable: false });
+  assert.equal(sockets.length, 2);
+  connections.destroy();
+});
+
+test('a header value with a line break is refused before anything is sent', async () => {
+  let requests = 0;
+  const url = await serve((_req, _body, res) => {
+    requests++;
+    res.end();
+  });
+  const result = await postPayload(url, { 'x-api-key': 'k\r\nX-Injected: 1' }, 'x', OPTS);
+  assert.equal(result.ok, false);
+  assert.equal(result.retryable, false);
+  assert.match(result.error, /invalid character in the value of header x-api-key/);
+  assert.equal(requests, 0);
 });

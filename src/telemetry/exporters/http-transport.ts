@@ -1,35 +1,38 @@
 // One HTTP POST of an export payload, turned into an ExportResult. Never throws, never rejects and
 // never leaves an 'error' event unhandled: a collector that is down must not hurt the app.
-import http from 'node:http';
 import * as https from 'node:https';
 import type { ExportResult } from '../types.js';
 import { activeContext, runWith } from '../context.js';
 import { suppressTracing } from '../suppress.js';
 import { zlib } from '../../builtins.js';
+import { Http1Connections } from './http1.js';
+
+/** An exporter's connections: our own client's for http:, a node:https agent for https:. */
+export type Connections = Http1Connections | https.Agent;
 
 export interface PostOptions {
   readonly timeoutMs: number;
   readonly compression: 'gzip' | 'none';
-  /** The exporter's own keep-alive agent; a shared one per protocol when omitted. */
-  readonly agent?: http.Agent | undefined;
+  /** The exporter's own keep-alive connections; shared ones per protocol when omitted. */
+  readonly agent?: Connections | undefined;
 }
 
 const MAX_ERROR_BODY = 512;
 const MAX_TIMER_MS = 2 ** 31 - 1; // larger delays make setTimeout fire after 1ms
 const RETRYABLE_STATUS = new Set([429, 502, 503, 504]);
 
-let sharedHttp: http.Agent | undefined;
+let sharedHttp: Http1Connections | undefined;
 let sharedHttps: https.Agent | undefined;
 
-export function createAgent(url: string): http.Agent {
-  // Idle keep-alive sockets are unref'd by Node itself; busy ones are unref'd in postPayload.
-  const options = { keepAlive: true, maxSockets: 4 };
-  return url.startsWith('https:') ? new https.Agent(options) : new http.Agent(options);
+export function createAgent(url: string): Connections {
+  // Idle keep-alive sockets are unref'd by Node itself; busy ones are unref'd in postHttps.
+  if (url.startsWith('https:')) return new https.Agent({ keepAlive: true, maxSockets: 4 });
+  return new Http1Connections(MAX_ERROR_BODY);
 }
 
-function defaultAgent(url: string): http.Agent {
+function defaultAgent(url: string): Connections {
   if (url.startsWith('https:')) return (sharedHttps ??= createAgent(url) as https.Agent);
-  return (sharedHttp ??= createAgent(url));
+  return (sharedHttp ??= new Http1Connections(MAX_ERROR_BODY));
 }
 
 export async function postPayload(
@@ -58,6 +61,8 @@ function gzipAsync(data: Uint8Array): Promise<Uint8Array> {
   return new Promise((resolve, reject) => zlib().gzip(data, (err, out) => (err ? reject(err) : resolve(new Uint8Array(out)))));
 }
 
+type Finish = (result: ExportResult) => void;
+
 function send(
   url: string,
   headers: Record<string, string>,
@@ -66,8 +71,8 @@ function send(
 ): Promise<ExportResult> {
   return new Promise((resolve) => {
     let settled = false;
-    let req: http.ClientRequest | undefined;
-    const finish = (result: ExportResult): void => {
+    let abort: (() => void) | undefined;
+    const finish: Finish = (result) => {
       if (settled) return;
       settled = true;
       clearTimeout(timer);
@@ -77,44 +82,58 @@ function send(
     // never holds the process open.
     const timer = setTimeout(() => {
       finish({ ok: false, retryable: true, error: `export timed out after ${options.timeoutMs}ms` });
-      req?.destroy();
+      abort?.();
     }, Math.min(options.timeoutMs, MAX_TIMER_MS));
     timer.unref();
 
     try {
-      const request = url.startsWith('https:') ? https.request : http.request;
-      req = request(url, { method: 'POST', headers, agent: options.agent ?? defaultAgent(url) });
+      const connections = options.agent ?? defaultAgent(url);
+      abort = connections instanceof Http1Connections ? postHttp1(connections, url, headers, payload, finish) : postHttps(connections, url, headers, payload, finish);
     } catch (err) {
       // Synchronous throws are a bad URL or header value: retrying cannot help.
       finish({ ok: false, retryable: false, error: `export failed: ${describe(err)}` });
-      return;
     }
-    req.on('socket', (socket) => socket.unref());
-    req.on('error', (err) => finish({ ok: false, retryable: true, error: `export failed: ${describe(err)}` }));
-    req.on('response', (res) => {
-      const status = res.statusCode ?? 0;
-      const chunks: Buffer[] = [];
-      let kept = 0;
-      res.on('data', (chunk: Buffer) => {
-        // Keep only the start of the body, for the error message; the rest is drained.
-        if (kept < MAX_ERROR_BODY) {
-          chunks.push(chunk);
-          kept += chunk.length;
-        }
-      });
-      res.on('error', () => finish(classify(status, res.headers, '')));
-      res.on('end', () => finish(classify(status, res.headers, errorText(res.headers, chunks))));
-      res.on('close', () => finish(classify(status, res.headers, '')));
-    });
-    req.end(payload);
   });
 }
 
-function classify(status: number, headers: http.IncomingHttpHeaders, text: string): ExportResult {
+function postHttp1(connections: Http1Connections, url: string, headers: Record<string, string>, payload: Uint8Array, finish: Finish): () => void {
+  return connections.post(url, headers, payload, (err, answer) => {
+    if (err !== undefined || answer === undefined) finish({ ok: false, retryable: true, error: `export failed: ${describe(err)}` });
+    else finish(classify(answer.status, answer.headers, errorText(answer.headers, [answer.body])));
+  });
+}
+
+function postHttps(agent: https.Agent, url: string, headers: Record<string, string>, payload: Uint8Array, finish: Finish): () => void {
+  const req = https.request(url, { method: 'POST', headers, agent });
+  req.on('socket', (socket) => socket.unref());
+  req.on('error', (err) => finish({ ok: false, retryable: true, error: `export failed: ${describe(err)}` }));
+  req.on('response', (res) => {
+    const status = res.statusCode ?? 0;
+    const chunks: Buffer[] = [];
+    let kept = 0;
+    res.on('data', (chunk: Buffer) => {
+      // Keep only the start of the body, for the error message; the rest is drained.
+      if (kept < MAX_ERROR_BODY) {
+        chunks.push(chunk);
+        kept += chunk.length;
+      }
+    });
+    res.on('error', () => finish(classify(status, res.headers, '')));
+    res.on('end', () => finish(classify(status, res.headers, errorText(res.headers, chunks))));
+    res.on('close', () => finish(classify(status, res.headers, '')));
+  });
+  req.end(payload);
+  return () => req.destroy();
+}
+
+type Headers = Readonly<Record<string, string | string[] | undefined>>;
+
+function classify(status: number, headers: Headers, text: string): ExportResult {
   if (status >= 200 && status < 300) return { ok: true, retryable: false };
   const error = `collector answered HTTP ${status}${text ? `: ${text}` : ''}`;
   if (!RETRYABLE_STATUS.has(status)) return { ok: false, retryable: false, error };
-  const retryAfterMs = parseRetryAfter(headers['retry-after']);
+  const retryAfter = headers['retry-after'];
+  const retryAfterMs = parseRetryAfter(typeof retryAfter === 'string' ? retryAfter : undefined);
   return retryAfterMs === undefined ? { ok: false, retryable: true, error } : { ok: false, retryable: true, retryAfterMs, error };
 }
 
@@ -128,9 +147,9 @@ export function parseRetryAfter(value: string | undefined, now = Date.now()): nu
   return Math.max(0, at - now);
 }
 
-function errorText(headers: http.IncomingHttpHeaders, chunks: Buffer[]): string {
+function errorText(headers: Headers, chunks: Buffer[]): string {
   // Protobuf error bodies (google.rpc.Status) are binary; only quote text.
-  const type = headers['content-type'] ?? '';
+  const type = String(headers['content-type'] ?? '');
   if (chunks.length === 0 || !/json|text/i.test(type)) return '';
   const text = Buffer.concat(chunks).toString('utf8', 0, MAX_ERROR_BODY);
   return text.replace(/\s+/g, ' ').trim();

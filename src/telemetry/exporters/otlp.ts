@@ -1,11 +1,10 @@
 // The OTLP/HTTP span exporter: POSTs a batch to the traces endpoint
 // (https://opentelemetry.io/docs/specs/otlp/#otlphttp). A protobuf batch arrives encoded (its
 // queue encodes each span as it ends); an http/json batch is encoded here.
-import type { Agent } from 'node:http';
 import type { OtlpConfig } from '../../config.js';
 import { VERSION } from '../../version.js';
 import type { ExportResult, FinishedSpan, SpanExporter } from '../types.js';
-import { createAgent, postPayload } from './http-transport.js';
+import { createAgent, postPayload, type Connections } from './http-transport.js';
 import { encodeOtlpJson } from './otlp-json.js';
 import { ProtoSpanQueue, concatBodies } from './otlp-proto.js';
 import { ArrayQueue, type SpanQueue } from '../span-queue.js';
@@ -17,7 +16,7 @@ type OtlpBatch = Uint8Array | readonly FinishedSpan[];
 
 export class OtlpHttpExporter implements SpanExporter<OtlpBatch> {
   readonly name = 'otlp';
-  private readonly agent: Agent;
+  private readonly agent: Connections;
   private readonly headers: Readonly<Record<string, string>>;
   private readonly json: boolean;
 

@@ -2,11 +2,10 @@
 // to Zipkin mapping (https://opentelemetry.io/docs/specs/otel/trace/sdk_exporters/zipkin/),
 // kept lean: resource attributes other than service.name are not copied into every span's tags.
 import { isIP } from 'node:net';
-import type { Agent } from 'node:http';
 import type { PeriscopeConfig } from '../../config.js';
 import { VERSION } from '../../version.js';
 import type { AttributeValue, Attributes, ExportResult, FinishedSpan, SpanExporter } from '../types.js';
-import { createAgent, postPayload } from './http-transport.js';
+import { createAgent, postPayload, type Connections } from './http-transport.js';
 import { postPayloadSync } from './sync-send.js';
 import { toMicros } from './otlp-json.js';
 
@@ -99,7 +98,7 @@ export function encodeZipkin(spans: readonly FinishedSpan[]): string {
 
 export class ZipkinExporter implements SpanExporter {
   readonly name = 'zipkin';
-  private readonly agent: Agent;
+  private readonly agent: Connections;
   private readonly headers = { 'Content-Type': 'application/json', 'User-Agent': `periscope-agent/${VERSION}` };
 
   constructor(private readonly config: PeriscopeConfig['zipkin']) {
