@@ -359,9 +359,9 @@ test('batches share one kept connection, and one the collector closed is replace
   servers.push(server);
   await new Promise((r) => server.listen(0, '127.0.0.1', r));
   const url = `http://127.0.0.1:${server.address().port}/v1/traces`;
-  const { createAgent } = await import('../../dist/src/telemetry/exporters/http-transport.js');
-  const connections = createAgent(url);
-  const opts = { ...OPTS, agent: connections };
+  const { createConnections } = await import('../../dist/src/telemetry/exporters/http-transport.js');
+  const connections = createConnections(url);
+  const opts = { ...OPTS, connections };
   assert.deepEqual(await postPayload(url, {}, 'one', opts), { ok: true, retryable: false });
   assert.deepEqual(await postPayload(url, {}, 'two', opts), { ok: true, retryable: false });
   assert.equal(sockets.length, 1);
@@ -384,4 +384,41 @@ test('a header value with a line break is refused before anything is sent', asyn
   assert.equal(result.retryable, false);
   assert.match(result.error, /invalid character in the value of header x-api-key/);
   assert.equal(requests, 0);
+});
+
+test('a batch whose kept connection is reset before any answer goes once more on a new connection', async () => {
+  let requests = 0;
+  const sockets = new Set();
+  const server = http.createServer((req, res) => {
+    requests++;
+    req.resume();
+    // The second request arrives on the kept connection, which the collector then drops unanswered.
+    if (requests === 2) return req.socket.destroy();
+    req.on('end', () => res.writeHead(200, { 'content-length': '0' }).end());
+  });
+  server.on('connection', (s) => sockets.add(s));
+  servers.push(server);
+  await new Promise((r) => server.listen(0, '127.0.0.1', r));
+  const url = `http://127.0.0.1:${server.address().port}/v1/traces`;
+  const { createConnections } = await import('../../dist/src/telemetry/exporters/http-transport.js');
+  const connections = createConnections(url);
+  const opts = { ...OPTS, connections };
+  assert.deepEqual(await postPayload(url, {}, 'one', opts), { ok: true, retryable: false });
+  assert.deepEqual(await postPayload(url, {}, 'two', opts), { ok: true, retryable: false });
+  assert.equal(requests, 3);
+  assert.equal(sockets.size, 2);
+  connections.destroy();
+});
+
+test('a connection that is dropped before answering on its first request fails the batch as retryable, once', async () => {
+  let requests = 0;
+  const url = await serve((req) => {
+    requests++;
+    req.socket.destroy();
+  });
+  const result = await postPayload(url, {}, 'x', OPTS);
+  assert.equal(result.ok, false);
+  assert.equal(result.retryable, true);
+  assert.match(result.error, /socket hang up|ECONNRESET/);
+  assert.equal(requests, 1);
 });

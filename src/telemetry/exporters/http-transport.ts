@@ -14,7 +14,7 @@ export interface PostOptions {
   readonly timeoutMs: number;
   readonly compression: 'gzip' | 'none';
   /** The exporter's own keep-alive connections; shared ones per protocol when omitted. */
-  readonly agent?: Connections | undefined;
+  readonly connections?: Connections | undefined;
 }
 
 const MAX_ERROR_BODY = 512;
@@ -24,14 +24,14 @@ const RETRYABLE_STATUS = new Set([429, 502, 503, 504]);
 let sharedHttp: Http1Connections | undefined;
 let sharedHttps: https.Agent | undefined;
 
-export function createAgent(url: string): Connections {
+export function createConnections(url: string): Connections {
   // Idle keep-alive sockets are unref'd by Node itself; busy ones are unref'd in postHttps.
   if (url.startsWith('https:')) return new https.Agent({ keepAlive: true, maxSockets: 4 });
   return new Http1Connections(MAX_ERROR_BODY);
 }
 
-function defaultAgent(url: string): Connections {
-  if (url.startsWith('https:')) return (sharedHttps ??= createAgent(url) as https.Agent);
+function defaultConnections(url: string): Connections {
+  if (url.startsWith('https:')) return (sharedHttps ??= createConnections(url) as https.Agent);
   return (sharedHttp ??= new Http1Connections(MAX_ERROR_BODY));
 }
 
@@ -87,7 +87,7 @@ function send(
     timer.unref();
 
     try {
-      const connections = options.agent ?? defaultAgent(url);
+      const connections = options.connections ?? defaultConnections(url);
       abort = connections instanceof Http1Connections ? postHttp1(connections, url, headers, payload, finish) : postHttps(connections, url, headers, payload, finish);
     } catch (err) {
       // Synchronous throws are a bad URL or header value: retrying cannot help.

@@ -43,6 +43,7 @@ export class Http1Connections {
   private readonly idle = new Map<string, Socket[]>();
   private readonly live = new Set<Socket>();
   private readonly targets = new Map<string, Target>();
+  private destroyed = false;
 
   constructor(private readonly keepBody = 512) {}
 
@@ -68,12 +69,12 @@ export class Http1Connections {
     const attempt = (socket: Socket, reused: boolean): void => {
       exchange = new Exchange(socket, this.keepBody, (err, answer, keepAlive) => {
         exchange = undefined;
-        // A kept connection the collector had already closed fails before any byte of an
-        // answer: that says nothing about this batch, so it goes once more on a new connection.
-        if (err !== undefined && reused && !aborted && err === STALE) return attempt(this.open(target), false);
         if (err === undefined && keepAlive) this.release(target, socket);
         else this.discard(socket);
-        done(err === STALE ? new Error('socket hang up') : err, answer);
+        // A kept connection the collector had already closed fails before any byte of an
+        // answer: that says nothing about this batch, so it goes once more on a new connection.
+        if (err instanceof NoAnswer && reused && !aborted && !this.destroyed) return attempt(this.open(target), false);
+        done(err instanceof NoAnswer ? err.reason : err, answer);
       });
       socket.cork();
       socket.write(head, 'latin1');
@@ -90,6 +91,7 @@ export class Http1Connections {
 
   /** Closes every connection, idle or busy; a busy one's POST fails. */
   destroy(): void {
+    this.destroyed = true;
     for (const socket of this.live) socket.destroy();
     this.live.clear();
     this.idle.clear();
@@ -137,8 +139,14 @@ export class Http1Connections {
   }
 }
 
-/** The marker for "a reused connection closed before answering". */
-const STALE = new Error('stale keep-alive connection');
+/** The connection ended or was reset before the first byte of an answer. */
+class NoAnswer extends Error {
+  constructor(readonly reason: Error) {
+    super(reason.message);
+  }
+}
+
+const RESET = new Set(['ECONNRESET', 'EPIPE']);
 
 /** One request's answer, read off its socket. */
 class Exchange {
@@ -176,7 +184,9 @@ class Exchange {
   private closed(err: Error | undefined): void {
     if (this.ended) return;
     if (this.mode === 'close' && err === undefined) return this.finish(undefined);
-    this.finish(err ?? (this.gotBytes ? new Error('the collector closed the connection mid-answer') : STALE));
+    if (this.gotBytes) return this.finish(err ?? new Error('the collector closed the connection mid-answer'));
+    const code = (err as NodeJS.ErrnoException | undefined)?.code;
+    this.finish(err === undefined || (code !== undefined && RESET.has(code)) ? new NoAnswer(err ?? new Error('socket hang up')) : err);
   }
 
   private finish(err: Error | undefined): void {

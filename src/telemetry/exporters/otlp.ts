@@ -4,7 +4,7 @@
 import type { OtlpConfig } from '../../config.js';
 import { VERSION } from '../../version.js';
 import type { ExportResult, FinishedSpan, SpanExporter } from '../types.js';
-import { createAgent, postPayload, type Connections } from './http-transport.js';
+import { createConnections, postPayload, type Connections } from './http-transport.js';
 import { encodeOtlpJson } from './otlp-json.js';
 import { ProtoSpanQueue, concatBodies } from './otlp-proto.js';
 import { ArrayQueue, type SpanQueue } from '../span-queue.js';
@@ -16,12 +16,12 @@ type OtlpBatch = Uint8Array | readonly FinishedSpan[];
 
 export class OtlpHttpExporter implements SpanExporter<OtlpBatch> {
   readonly name = 'otlp';
-  private readonly agent: Connections;
+  private readonly connections: Connections;
   private readonly headers: Readonly<Record<string, string>>;
   private readonly json: boolean;
 
   constructor(private readonly config: OtlpConfig) {
-    this.agent = createAgent(config.url);
+    this.connections = createConnections(config.url);
     const json = config.protocol === 'http/json';
     this.json = json;
     // The user's headers first so they can add auth, ours last so Content-Type always matches
@@ -53,7 +53,7 @@ export class OtlpHttpExporter implements SpanExporter<OtlpBatch> {
     return postPayload(this.config.url, this.headers, body, {
       timeoutMs: this.config.timeoutMs,
       compression: this.config.compression,
-      agent: this.agent,
+      connections: this.connections,
     });
   }
 
@@ -73,6 +73,6 @@ export class OtlpHttpExporter implements SpanExporter<OtlpBatch> {
   }
 
   async shutdown(): Promise<void> {
-    this.agent.destroy();
+    this.connections.destroy();
   }
 }

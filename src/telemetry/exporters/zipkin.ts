@@ -5,7 +5,7 @@ import { isIP } from 'node:net';
 import type { PeriscopeConfig } from '../../config.js';
 import { VERSION } from '../../version.js';
 import type { AttributeValue, Attributes, ExportResult, FinishedSpan, SpanExporter } from '../types.js';
-import { createAgent, postPayload, type Connections } from './http-transport.js';
+import { createConnections, postPayload, type Connections } from './http-transport.js';
 import { postPayloadSync } from './sync-send.js';
 import { toMicros } from './otlp-json.js';
 
@@ -98,11 +98,11 @@ export function encodeZipkin(spans: readonly FinishedSpan[]): string {
 
 export class ZipkinExporter implements SpanExporter {
   readonly name = 'zipkin';
-  private readonly agent: Connections;
+  private readonly connections: Connections;
   private readonly headers = { 'Content-Type': 'application/json', 'User-Agent': `periscope-agent/${VERSION}` };
 
   constructor(private readonly config: PeriscopeConfig['zipkin']) {
-    this.agent = createAgent(config.url);
+    this.connections = createConnections(config.url);
   }
 
   async export(spans: readonly FinishedSpan[]): Promise<ExportResult> {
@@ -116,7 +116,7 @@ export class ZipkinExporter implements SpanExporter {
     return postPayload(this.config.url, this.headers, body, {
       timeoutMs: this.config.timeoutMs,
       compression: 'none',
-      agent: this.agent,
+      connections: this.connections,
     });
   }
 
@@ -131,6 +131,6 @@ export class ZipkinExporter implements SpanExporter {
   }
 
   async shutdown(): Promise<void> {
-    this.agent.destroy();
+    this.connections.destroy();
   }
 }
