@@ -349,10 +349,16 @@ test('an answer that is not HTTP/1.x fails the export as retryable instead of th
   assert.match(result.error, /other than HTTP/);
 });
 
-test('batches share one kept connection, and one the collector closed is replaced without failing the batch', async () => {
+/**
+ * A collector that answers 200 unless `drop(n)` says to drop the n-th request's connection
+ * unanswered, and an exporter's own connections to it; `sockets` are the connections it accepted.
+ */
+async function keepAliveCollector(drop = () => false) {
   const sockets = [];
+  let requests = 0;
   const server = http.createServer((req, res) => {
     req.resume();
+    if (drop(++requests)) return req.socket.destroy();
     req.on('end', () => res.writeHead(200, { 'content-length': '0' }).end());
   });
   server.on('connection', (s) => sockets.push(s));
@@ -361,7 +367,11 @@ test('batches share one kept connection, and one the collector closed is replace
   const url = `http://127.0.0.1:${server.address().port}/v1/traces`;
   const { createConnections } = await import('../../dist/src/telemetry/exporters/http-transport.js');
   const connections = createConnections(url);
-  const opts = { ...OPTS, connections };
+  return { url, sockets, connections, opts: { ...OPTS, connections }, requests: () => requests };
+}
+
+test('batches share one kept connection, and one the collector closed is replaced without failing the batch', async () => {
+  const { url, sockets, connections, opts } = await keepAliveCollector();
   assert.deepEqual(await postPayload(url, {}, 'one', opts), { ok: true, retryable: false });
   assert.deepEqual(await postPayload(url, {}, 'two', opts), { ok: true, retryable: false });
   assert.equal(sockets.length, 1);
@@ -387,26 +397,12 @@ test('a header value with a line break is refused before anything is sent', asyn
 });
 
 test('a batch whose kept connection is reset before any answer goes once more on a new connection', async () => {
-  let requests = 0;
-  const sockets = new Set();
-  const server = http.createServer((req, res) => {
-    requests++;
-    req.resume();
-    // The second request arrives on the kept connection, which the collector then drops unanswered.
-    if (requests === 2) return req.socket.destroy();
-    req.on('end', () => res.writeHead(200, { 'content-length': '0' }).end());
-  });
-  server.on('connection', (s) => sockets.add(s));
-  servers.push(server);
-  await new Promise((r) => server.listen(0, '127.0.0.1', r));
-  const url = `http://127.0.0.1:${server.address().port}/v1/traces`;
-  const { createConnections } = await import('../../dist/src/telemetry/exporters/http-transport.js');
-  const connections = createConnections(url);
-  const opts = { ...OPTS, connections };
+  // The second request arrives on the kept connection, which the collector drops unanswered.
+  const { url, sockets, connections, opts, requests } = await keepAliveCollector((n) => n === 2);
   assert.deepEqual(await postPayload(url, {}, 'one', opts), { ok: true, retryable: false });
   assert.deepEqual(await postPayload(url, {}, 'two', opts), { ok: true, retryable: false });
-  assert.equal(requests, 3);
-  assert.equal(sockets.size, 2);
+  assert.equal(requests(), 3);
+  assert.equal(sockets.length, 2);
   connections.destroy();
 });
 

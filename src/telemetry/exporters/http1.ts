@@ -225,14 +225,9 @@ class Exchange {
         this.pending = buf.subarray(end + 4);
         return true;
       }
-      case 'length': {
-        const n = Math.min(this.left, buf.length);
-        this.keep(buf.subarray(0, n));
-        this.left -= n;
-        this.pending = buf.subarray(n);
-        if (this.left === 0) this.finish(undefined);
+      case 'length':
+        if (this.consume(buf)) this.finish(undefined);
         return false;
-      }
       case 'close':
         this.keep(buf);
         this.pending = buf.subarray(buf.length);
@@ -247,15 +242,10 @@ class Exchange {
         this.mode = size === 0 ? 'trailers' : 'chunk-data';
         return true;
       }
-      case 'chunk-data': {
-        const n = Math.min(this.left, buf.length);
-        this.keep(buf.subarray(0, n));
-        this.left -= n;
-        this.pending = buf.subarray(n);
-        if (this.left > 0) return false;
+      case 'chunk-data':
+        if (!this.consume(buf)) return false;
         this.mode = 'chunk-crlf';
         return true;
-      }
       case 'chunk-crlf':
         if (buf.length < 2) return false;
         this.pending = buf.subarray(2);
@@ -303,6 +293,15 @@ class Exchange {
       this.mode = 'close';
       this.keepAlive = false;
     }
+  }
+
+  /** Takes up to `left` body bytes off `buf`; true once none are left. */
+  private consume(buf: Buffer): boolean {
+    const n = Math.min(this.left, buf.length);
+    this.keep(buf.subarray(0, n));
+    this.left -= n;
+    this.pending = buf.subarray(n);
+    return this.left === 0;
   }
 
   private keep(bytes: Buffer): void {
