@@ -1,6 +1,8 @@
 // A recording span. Its public fields are the FinishedSpan shape, so ending a span hands the
 // object itself to the processor: no copy per span.
 import {
+  INVALID_SPANID,
+  INVALID_TRACEID,
   SpanStatusCode,
   type Attributes,
   type AttributeValue,
@@ -24,8 +26,6 @@ export interface SpanSink {
 const EMPTY: never[] = [];
 Object.freeze(EMPTY);
 const UNSET_STATUS = Object.freeze({ code: SpanStatusCode.UNSET as number });
-const INVALID_TRACE_ID = '0'.repeat(32);
-const INVALID_SPAN_ID = '0'.repeat(16);
 
 export class RecordingSpan implements Span, FinishedSpan {
   name: string;
@@ -153,8 +153,8 @@ export class RecordingSpan implements Span, FinishedSpan {
     let { traceId, spanId } = ctx;
     if (!isHexId(traceId, 32) || !isHexId(spanId, 16)) {
       if (traceState === undefined && Object.keys(attributes).length === 0 && dropped === 0) return;
-      traceId = INVALID_TRACE_ID;
-      spanId = INVALID_SPAN_ID;
+      traceId = INVALID_TRACEID;
+      spanId = INVALID_SPANID;
     }
     if (this.links === EMPTY) this.links = [];
     this.links.push({ traceId, spanId, traceState, traceFlags: ctx.traceFlags, attributes, droppedAttributesCount: dropped });

@@ -3,10 +3,11 @@
 // Why not node:http: the app's own requests run through node:http's functions (OutgoingMessage,
 // IncomingMessage, the parser's callbacks, the emit hooks). When the export's POSTs and their
 // answers ran through the same functions, V8's feedback for them saw more kinds of objects and
-// its code for the app's requests got slower: on Node 24, hello-world executed ~4,500 more
-// instructions a request with the batches sent than with the same spans kept in the queue
-// (benchmarks/instructions.mjs, `recorded,full`), more than encoding the span costs. A POST here
-// touches only the socket. https stays on node:https, whose TLS handling is not ours to redo.
+// its code for the app's requests got slower (megamorphic property accesses, mostly): on Node 24,
+// hello-world with full export executed 68,887 instructions a request sending through node:http
+// and 64,532 through this client (benchmarks/instructions.mjs), a quarter of what full export
+// adds. A POST here touches only the socket. https stays on node:https, whose TLS handling is not
+// ours to redo.
 //
 // What it does: one request at a time per connection; keep-alive connections kept for the next
 // batch (unref'd: an export never holds the process open); answers framed by Content-Length,
