@@ -11,7 +11,7 @@
 // 2,000 and 12,000 measured requests after the same 20,000 of warm-up; the difference of the two
 // totals ÷ 10,000 is a request's cost, start-up and warm-up cancelled out. --functions N also
 // lists the N functions whose count changed the most between neighbouring configurations,
-// JavaScript ones named from V8's perf map (`--perf-basic-prof`). About 1 minute a configuration.
+// JavaScript ones named from V8's perf map (`--perf-basic-prof`). About 2 minutes a configuration.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -45,8 +45,9 @@ const sink = await startSink({});
 const configsFor = (file) => Object.fromEntries(periscopeConfigs(sink.url, resolve(file)).map((c) => [c.name, c]));
 
 // V8's predictable mode (one thread, GC and compilation at points that depend only on the work
-// done, not on time) with fixed seeds: the same build then counts the same instructions in its
-// own functions run after run (±1 a request); the total moves by ~1 % with Node's timers.
+// done, not on time) with fixed seeds: the same build then counts nearly the same instructions in
+// its own functions run after run (within ~20 a request of ~10,000); the total moves by ~1 % with
+// Node's timers and the sink's answers.
 const V8_FLAGS = ['--predictable', '--random-seed=1', '--hash-seed=1'];
 
 /** One run under callgrind: the total, and the count of each function. */
