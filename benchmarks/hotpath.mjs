@@ -14,13 +14,13 @@
 // config: one of the above, or bare | off | full of configs.mjs with extra environment as in ab.mjs
 // (`full:OTEL_BSP_MAX_EXPORT_BATCH_SIZE=2048`), optionally `@<preload file>` to compare another
 // build (`recorded,recorded@dist/register.base.js`). Default: bare,traced,recorded,full, 5 repetitions.
-import { dirname, join, resolve } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startSink } from './lib/sink.mjs';
 import { start } from './lib/procs.mjs';
-import { periscopeConfigs, PRESETS } from './lib/configs.mjs';
+import { inProcessConfig } from './lib/configs.mjs';
 import { median } from './lib/measure.mjs';
-import { parseCommon, parseConfigSpec } from './lib/cli.mjs';
+import { parseCommon } from './lib/cli.mjs';
 import { DEFAULTS } from '../dist/src/config.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
@@ -32,7 +32,6 @@ const [specs = 'bare,traced,recorded,full', reps = '5'] = rest;
 const names = specs.split(',');
 
 const sink = await startSink({ cpu: SINK_CPU });
-const configsFor = (file) => Object.fromEntries(periscopeConfigs(sink.url, resolve(file)).map((c) => [c.name, c]));
 const results = new Map(names.map((n) => [n, []]));
 const invalid = [];
 try {
@@ -40,14 +39,7 @@ try {
     // Alternate the order, as the network benchmark does, so a drift in the machine's speed
     // does not always land on the same configuration.
     for (const spec of r % 2 === 0 ? names : [...names].reverse()) {
-      const [config, file = register] = spec.split('@');
-      const { name, env: extra } = parseConfigSpec(PRESETS[config] ?? config);
-      const base = configsFor(file)[name];
-      if (base === undefined) throw new Error(`unknown configuration ${spec}`);
-      const env = { ...process.env, ...base.env, ...extra };
-      delete env.OTEL_LOG_LEVEL; // the metrics port's debug line: nothing scrapes here
-      // Whatever is still queued at exit is flushed then; a bounded flush keeps `recorded` short.
-      env.PERISCOPE_SHUTDOWN_TIMEOUT ??= '1000';
+      const { base, env } = inProcessConfig(spec, sink.url, register);
       const proc = start(spec, node, [...base.args, join(HERE, 'apps', 'hello-inproc.js')], { cpu: SERVER_CPU, env });
       const line = await proc.waitFor(/^\{.*\}$/m, { timeoutMs: 180_000 });
       await proc.stop(10_000);

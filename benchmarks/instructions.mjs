@@ -19,8 +19,8 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startSink } from './lib/sink.mjs';
 import { start } from './lib/procs.mjs';
-import { periscopeConfigs, PRESETS } from './lib/configs.mjs';
-import { parseCommon, parseConfigSpec } from './lib/cli.mjs';
+import { inProcessConfig } from './lib/configs.mjs';
+import { parseCommon } from './lib/cli.mjs';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const WARMUP = 20_000;
@@ -42,7 +42,6 @@ if (['valgrind', 'callgrind_annotate'].some((cmd) => spawnSync(cmd, ['--version'
 
 const work = mkdtempSync(join(tmpdir(), 'periscope-instructions-'));
 const sink = await startSink({});
-const configsFor = (file) => Object.fromEntries(periscopeConfigs(sink.url, resolve(file)).map((c) => [c.name, c]));
 
 // V8's predictable mode (one thread, GC and compilation at points that depend only on the work
 // done, not on time) with fixed seeds: the same build then counts nearly the same instructions in
@@ -67,13 +66,8 @@ async function run(spec, base, env, requests) {
 
 /** A configuration's instructions a request: its two runs side by side, one on each core. */
 async function measure(spec) {
-  const [config, file = register] = spec.split('@');
-  const { name, env: extra } = parseConfigSpec(PRESETS[config] ?? config);
-  const base = configsFor(file)[name];
-  if (base === undefined) throw new Error(`unknown configuration ${spec}`);
-  const env = { ...process.env, ...base.env, ...extra, WARMUP: String(WARMUP) };
-  delete env.OTEL_LOG_LEVEL;
-  env.PERISCOPE_SHUTDOWN_TIMEOUT ??= '1000';
+  const { base, extra, env: configEnv } = inProcessConfig(spec, sink.url, register);
+  const env = { ...configEnv, WARMUP: String(WARMUP) };
   const [few, many] = await Promise.all([run(spec, base, env, FEW), run(spec, base, env, MANY)]);
   // As everywhere in the benchmarks, a configuration that should have exported and did not is an
   // error, not a low count (`recorded` sends only at exit, which may not finish under valgrind).

@@ -1,6 +1,9 @@
 // The configurations every benchmark compares, on the same Node binary: bare, periscope with
 // export off, and periscope exporting everything to the sink. One definition for run.mjs,
-// profile.mjs and ab.mjs.
+// profile.mjs and ab.mjs, and the in-process steps between them for hotpath.mjs and instructions.mjs.
+import { resolve } from 'node:path';
+import { parseConfigSpec } from './cli.mjs';
+
 const PERISCOPE_ENV = { OTEL_EXPORTER_PROMETHEUS_PORT: '0', OTEL_EXPORTER_PROMETHEUS_HOST: '127.0.0.1', OTEL_LOG_LEVEL: 'debug' };
 
 /** `register`: the preload file to load (dist/register.js, or another build for an A/B). */
@@ -40,3 +43,19 @@ export const PRESETS = {
   // One batch far larger than the run, due in ten minutes: the spans wait in the queue, encoded.
   recorded: 'full:OTEL_BSP_SCHEDULE_DELAY=600000;OTEL_BSP_MAX_QUEUE_SIZE=1000000;OTEL_BSP_MAX_EXPORT_BATCH_SIZE=1000000',
 };
+
+/**
+ * An in-process benchmark's configuration from its spec, `name[:ENV=V;…][@preload file]`, with
+ * the environment of its run: `{ base, extra, env }`.
+ */
+export function inProcessConfig(spec, sinkUrl, register) {
+  const [config, file = register] = spec.split('@');
+  const { name, env: extra } = parseConfigSpec(PRESETS[config] ?? config);
+  const base = periscopeConfigs(sinkUrl, resolve(file)).find((c) => c.name === name);
+  if (base === undefined) throw new Error(`unknown configuration ${spec}`);
+  const env = { ...process.env, ...base.env, ...extra };
+  delete env.OTEL_LOG_LEVEL; // the metrics port's debug line: nothing scrapes here
+  // Whatever is still queued at exit is flushed then; a bounded flush keeps `recorded` short.
+  env.PERISCOPE_SHUTDOWN_TIMEOUT ??= '1000';
+  return { base, extra, env };
+}
