@@ -2,7 +2,9 @@
 // a socket: no load generator, no kernel, no waking anybody up. What is left is the JavaScript a
 // request costs, Node's and periscope's, so two builds or configurations can be told apart by a
 // fraction of a microsecond on a machine whose network path is noisier than that (hotpath.mjs).
-//   REQUESTS (default 200000) after WARMUP (default 50000), PIPELINE requests in flight.
+//   REQUESTS (default 200000) after WARMUP (default 50000), PIPELINE requests in flight, spread
+//   over CONNECTIONS connections (default 1), each with its own client port as a load generator's
+//   connections have.
 // Prints one line: {"requests","warmup","cpuUs","wallUs"}, the times for the measured part.
 import http from 'node:http';
 import { Duplex } from 'node:stream';
@@ -16,6 +18,7 @@ const server = http.createServer((req, res) => {
 const WARMUP = Number(process.env.WARMUP ?? 50_000);
 const REQUESTS = Number(process.env.REQUESTS ?? 200_000);
 const PIPELINE = Number(process.env.PIPELINE ?? 8);
+const CONNECTIONS = Math.max(1, Math.min(PIPELINE, Number(process.env.CONNECTIONS ?? 1)));
 const REQUEST = Buffer.from('GET / HTTP/1.1\r\nHost: 127.0.0.1:8080\r\nUser-Agent: hotpath/1\r\nAccept: */*\r\n\r\n');
 // A response is counted by its status line, which starts the chunk Node writes its headers in.
 const STATUS_LINE_TEXT = 'HTTP/1.1 ';
@@ -26,12 +29,13 @@ const startsResponse = (chunk) =>
 // The fields of a net.Socket that Node's server and periscope read.
 class Connection extends Duplex {
   remoteAddress = '127.0.0.1';
-  remotePort = 40000;
+  remotePort;
   localAddress = '127.0.0.1';
   localPort = 8080;
   remoteFamily = 'IPv4';
-  constructor(onResponse) {
+  constructor(remotePort, onResponse) {
     super();
+    this.remotePort = remotePort;
     this.onResponse = onResponse;
   }
   setTimeout() {
@@ -59,7 +63,7 @@ let sent = 0;
 let t0;
 let c0;
 const total = WARMUP + REQUESTS;
-const conn = new Connection(() => {
+function answer(conn) {
   answered++;
   if (answered === WARMUP) {
     t0 = process.hrtime.bigint();
@@ -73,16 +77,21 @@ const conn = new Connection(() => {
     setImmediate(() => process.exit(0));
     return;
   }
-  // Replace the answered request on the next turn, as a client on the wire would.
+  // Replace the answered request on the next turn, on the same connection, as a client on the wire would.
   if (sent < total) {
     sent++;
-    setImmediate(push);
+    setImmediate(push, conn);
   }
-});
-const push = () => conn.push(REQUEST);
+}
+const push = (conn) => conn.push(REQUEST);
 if (WARMUP === 0) {
   t0 = process.hrtime.bigint();
   c0 = process.cpuUsage();
 }
-server.emit('connection', conn);
-for (let i = 0; i < PIPELINE && sent < total; i++, sent++) conn.push(REQUEST);
+const conns = [];
+for (let i = 0; i < CONNECTIONS; i++) {
+  const conn = new Connection(40000 + i, () => answer(conn));
+  conns.push(conn);
+  server.emit('connection', conn);
+}
+for (let i = 0; i < PIPELINE && sent < total; i++, sent++) conns[i % CONNECTIONS].push(REQUEST);

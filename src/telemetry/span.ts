@@ -16,7 +16,7 @@ import {
 import type { SpanLimits } from '../config.js';
 import { mergeAttributes, sanitizeValue } from './attributes.js';
 import { now, toEpochMs } from './clock.js';
-import { isHexId } from './ids.js';
+import { isHexId, type SpanIdWords } from './ids.js';
 import type { FinishedSpan, InstrumentationScope, Resource, SpanEventData, SpanLinkData } from './types.js';
 
 export interface SpanSink {
@@ -49,6 +49,8 @@ export class RecordingSpan implements Span, FinishedSpan {
   ended = false;
   /** The parent when it is a span of this process: a crash ends the whole local chain (lifecycle.ts). */
   localParent: RecordingSpan | undefined = undefined;
+  /** Set by the tracer that made this span (spanIdWords). */
+  idWords: SpanIdWords | undefined = undefined;
 
   constructor(
     private readonly sc: SpanContext,

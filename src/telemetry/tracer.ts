@@ -14,7 +14,7 @@ import {
 import type { SpanLimits } from '../config.js';
 import { activeContext, runWith, withSpan } from './context.js';
 import { now, toEpochMs } from './clock.js';
-import { newSpanId, newTraceId } from './ids.js';
+import { newSpanId, newTraceId, spanIdWords } from './ids.js';
 import { RecordingSpan, UnsampledSpan, isLocalSpan, type SpanSink } from './span.js';
 import { isTracingSuppressed } from './suppress.js';
 import type { Sampler } from './sampler.js';
@@ -60,7 +60,10 @@ export class PeriscopeTracer implements Tracer {
     if (!sampled || sink === undefined) return new UnsampledSpan(sc);
     const span = new RecordingSpan(sc, name, kind, parent, startTime, this.scope, this.pipeline.resource, this.pipeline.limits, sink);
     if (attributes !== undefined) span.attributes = attributes;
-    if (parentSpan instanceof RecordingSpan) span.localParent = parentSpan;
+    // Nothing has drawn an id since this span's: spanIdWords reads the words just drawn.
+    const localParent = parentSpan instanceof RecordingSpan ? parentSpan : undefined;
+    span.idWords = spanIdWords(parent, localParent?.idWords);
+    span.localParent = localParent;
     return span;
   }
 

@@ -2,6 +2,7 @@
 // None of these are part of the public API.
 import type { Attributes, AttributeValue } from '@opentelemetry/api';
 import type { SpanQueue } from './span-queue.js';
+import type { SpanIdWords } from './ids.js';
 
 export type { Attributes, AttributeValue };
 
@@ -57,6 +58,8 @@ export interface FinishedSpan {
   readonly status: { readonly code: number; readonly message?: string | undefined };
   readonly scope: InstrumentationScope;
   readonly resource: Resource;
+  /** The same ids as words, when the span was recorded here: what the protobuf encoder writes. */
+  readonly idWords?: SpanIdWords | undefined;
 }
 
 /** Outcome of one export attempt, as the batch processor needs it. */

@@ -4,6 +4,10 @@ import { createRequire } from 'node:module';
 import { encodeOtlpJson } from '../../dist/src/telemetry/exporters/otlp-json.js';
 import { ProtoSpanQueue, encodeOtlpProto } from '../../dist/src/telemetry/exporters/otlp-proto.js';
 import { attrs, decodeProto } from '../helpers/otlp-receiver.js';
+import { ROOT_CONTEXT, trace } from '@opentelemetry/api';
+import { PeriscopeTracerProvider } from '../../dist/src/telemetry/tracer.js';
+import { createSampler } from '../../dist/src/telemetry/sampler.js';
+import { newSpanId, newTraceId } from '../../dist/src/telemetry/ids.js';
 
 // The generated protobufjs root of opentelemetry-proto that @opentelemetry/otlp-transformer
 // shipped up to 0.216 (later versions dropped it, hence the exact pin in package.json).
@@ -364,4 +368,48 @@ test('remembered attribute bytes stay right when their store fills and starts ov
   const decoded = officialDecode(q.take(spans.length).data).resourceSpans[0].scopeSpans[0].spans;
   assert.equal(decoded.length, spans.length);
   decoded.forEach((d, i) => assert.deepEqual(attrs(d), spans[i].attributes, `span ${i}`));
+});
+
+test('spans the tracer records encode their own ids: root, local child, remote child and child of an unrecorded span', () => {
+  const ended = [];
+  const limits = { attributeCountLimit: 128, attributeValueLengthLimit: Infinity, eventCountLimit: 128, linkCountLimit: 128, attributePerEventCountLimit: 128, attributePerLinkCountLimit: 128 };
+  const pipeline = { sampler: createSampler('always_on', 1), resource, limits, sink: { onEnd: (s) => ended.push(s) } };
+  const tracer = new PeriscopeTracerProvider(pipeline).getTracer('ids-test');
+  const unrecorded = new PeriscopeTracerProvider({ ...pipeline, sampler: createSampler('always_off', 1) }).getTracer('ids-test');
+  const spans = [];
+  // Enough spans that the random pool is refilled between a parent's ids and its child's, with
+  // ids drawn in between, and a parent that ends after its child.
+  for (let i = 0; i < 3000; i++) {
+    const root = tracer.startSpan('root', {}, ROOT_CONTEXT);
+    newTraceId();
+    newSpanId();
+    const child = tracer.startSpan('child', {}, trace.setSpan(ROOT_CONTEXT, root));
+    const grandchild = tracer.startSpan('grandchild', {}, trace.setSpan(ROOT_CONTEXT, child));
+    grandchild.end();
+    child.end();
+    root.end();
+  }
+  // Remote parents, in lower and upper case (the API accepts both); an unrecorded local parent.
+  const remote = { traceId: '4BF92F3577B34DA6A3CE929D0E0E4736', spanId: '00F067AA0BA902B7', traceFlags: 1, isRemote: true };
+  tracer.startSpan('remote upper', {}, trace.setSpanContext(ROOT_CONTEXT, remote)).end();
+  tracer.startSpan('remote lower', {}, trace.setSpanContext(ROOT_CONTEXT, { ...remote, traceId: remote.traceId.toLowerCase(), spanId: remote.spanId.toLowerCase() })).end();
+  const quiet = unrecorded.startSpan('unrecorded', {}, ROOT_CONTEXT);
+  tracer.startSpan('child of unrecorded', {}, trace.setSpan(ROOT_CONTEXT, quiet)).end();
+  spans.push(...ended);
+  const q = new ProtoSpanQueue();
+  for (const s of spans) q.push(s);
+  const decoded = officialDecode(q.take(spans.length).data).resourceSpans[0].scopeSpans[0].spans;
+  assert.equal(decoded.length, 9003);
+  decoded.forEach((d, i) => {
+    const s = spans[i];
+    assert.equal(d.traceId, s.traceId.toLowerCase(), `span ${i} (${s.name}) trace id`);
+    assert.equal(d.spanId, s.spanId, `span ${i} (${s.name}) span id`);
+    assert.equal(d.parentSpanId ?? '', (s.parentSpanId ?? '').toLowerCase(), `span ${i} (${s.name}) parent span id`);
+  });
+  const byName = Object.fromEntries(decoded.slice(-3).map((d) => [d.name, d]));
+  assert.equal(byName['remote upper'].traceId, '4bf92f3577b34da6a3ce929d0e0e4736');
+  assert.equal(byName['remote upper'].parentSpanId, '00f067aa0ba902b7');
+  assert.deepEqual(byName['remote lower'].parentSpanId, byName['remote upper'].parentSpanId);
+  assert.equal(byName['child of unrecorded'].traceId, quiet.spanContext().traceId);
+  assert.equal(byName['child of unrecorded'].parentSpanId, quiet.spanContext().spanId);
 });

@@ -10,6 +10,7 @@
 // (trace.proto, common.proto, resource.proto, collector/trace/v1/trace_service.proto).
 import type { AttributeValue, FinishedSpan, InstrumentationScope, Resource, SpanEventData, SpanLinkData } from '../types.js';
 import type { SpanBatch, SpanQueue } from '../span-queue.js';
+import type { SpanIdWords } from '../ids.js';
 import { linkFlags, spanFlags } from './otlp-json.js';
 import { LEN, Writer, varintSize } from './proto-writer.js';
 
@@ -196,13 +197,63 @@ function link(w: Writer, l: SpanLinkData): void {
   w.end(at, 2);
 }
 
+// Span fields 1, 2 and 4 from the span's id words (ids.ts): tags and lengths are one byte each.
+
+function word(buf: Buffer, p: number, v: number): void {
+  buf[p] = v >>> 8;
+  buf[p + 1] = v;
+}
+
+function traceAndSpanId(w: Writer, iw: SpanIdWords): void {
+  w.ensure(28);
+  const buf = w.buf;
+  const p = w.pos;
+  buf[p] = 0x0a; // field 1, LEN
+  buf[p + 1] = 16;
+  word(buf, p + 2, iw.t0);
+  word(buf, p + 4, iw.t1);
+  word(buf, p + 6, iw.t2);
+  word(buf, p + 8, iw.t3);
+  word(buf, p + 10, iw.t4);
+  word(buf, p + 12, iw.t5);
+  word(buf, p + 14, iw.t6);
+  word(buf, p + 16, iw.t7);
+  buf[p + 18] = 0x12; // field 2, LEN
+  buf[p + 19] = 8;
+  word(buf, p + 20, iw.s0);
+  word(buf, p + 22, iw.s1);
+  word(buf, p + 24, iw.s2);
+  word(buf, p + 26, iw.s3);
+  w.pos = p + 28;
+}
+
+function parentSpanId(w: Writer, iw: SpanIdWords): void {
+  w.ensure(10);
+  const buf = w.buf;
+  const p = w.pos;
+  buf[p] = 0x22; // field 4, LEN
+  buf[p + 1] = 8;
+  word(buf, p + 2, iw.p0);
+  word(buf, p + 4, iw.p1);
+  word(buf, p + 6, iw.p2);
+  word(buf, p + 8, iw.p3);
+  w.pos = p + 10;
+}
+
 /** ScopeSpans.spans (field 2): one whole Span message, tag and length included. */
 function span(w: Writer, s: FinishedSpan): void {
   const at = w.begin(2, 2);
-  w.hexBytes(1, s.traceId);
-  w.hexBytes(2, s.spanId);
-  w.optString(3, s.traceState);
-  w.hexBytes(4, s.parentSpanId);
+  const iw = s.idWords;
+  if (iw === undefined) {
+    w.hexBytes(1, s.traceId);
+    w.hexBytes(2, s.spanId);
+    w.optString(3, s.traceState);
+    w.hexBytes(4, s.parentSpanId);
+  } else {
+    traceAndSpanId(w, iw);
+    w.optString(3, s.traceState);
+    if (iw.hasParent) parentSpanId(w, iw);
+  }
   w.optString(5, s.name);
   w.uint(6, s.kind + 1); // api SpanKind INTERNAL=0 is the proto's SPAN_KIND_INTERNAL=1
   w.nanos(7, s.startTime);

@@ -124,8 +124,14 @@ export class Writer {
     if (n === 0) return;
     this.tag(field, I32);
     this.ensure(4);
-    this.buf.writeUInt32LE(n >>> 0, this.pos);
-    this.pos += 4;
+    // Byte stores, not writeUInt32LE, whose argument checks cost more than the four stores.
+    const buf = this.buf;
+    const p = this.pos;
+    buf[p] = n;
+    buf[p + 1] = n >>> 8;
+    buf[p + 2] = n >>> 16;
+    buf[p + 3] = n >>> 24;
+    this.pos = p + 4;
   }
 
   /** A *_unix_nano fixed64 from epoch milliseconds, without going through BigInt. */
@@ -188,15 +194,20 @@ export class Writer {
     if (s) this.string(field, s);
   }
 
-  /** Hex trace/span id as raw bytes. */
+  /**
+   * A hex trace or span id (isHexId) as raw bytes. Ids are 16 or 8 bytes and their fields below 16,
+   * so tag and length are one byte each and the whole field needs one bounds check.
+   */
   hexBytes(field: number, hex: string | undefined): void {
     if (!hex) return;
     const n = hex.length >>> 1;
-    this.tag(field, LEN);
-    this.varint(n);
-    this.ensure(n);
-    hexToBytes(hex, this.buf, this.pos);
-    this.pos += n;
+    this.ensure(n + 2);
+    const buf = this.buf;
+    let p = this.pos;
+    buf[p++] = (field << 3) | LEN;
+    buf[p++] = n;
+    hexToBytes(hex, buf, p);
+    this.pos = p + n;
   }
 
   /** Bytes already encoded (a field with its tag). A loop: shorter than a native call's overhead. */
