@@ -131,7 +131,21 @@ function keep(w: Writer, e: KeyEntry, start: number): void {
 const lastKeys: string[] = [];
 const lastEntries: (KeyEntry | undefined)[] = [];
 
+/** Resource, event and link attributes: each KeyValue encoded, keys from the cache. */
 function attributes(w: Writer, field: number, attrs: Readonly<Record<string, AttributeValue | undefined>>): void {
+  for (const key in attrs) {
+    const value = attrs[key];
+    if (value === undefined || value === null) continue;
+    keyValue(w, field, key, keyEntry(key), value);
+  }
+}
+
+/**
+ * Span attributes (Span field 9), where the remembered pairs pay off. A function of their own,
+ * not a branch of attributes(): V8 keeps type feedback per function, and resource, event and
+ * link attributes are objects of other shapes, which made this loop's property loads generic.
+ */
+function spanAttributes(w: Writer, attrs: Readonly<Record<string, AttributeValue | undefined>>): void {
   // The run of remembered pairs met so far and not yet copied: arena[runStart, runEnd).
   let runStart = 0;
   let runEnd = 0;
@@ -149,7 +163,7 @@ function attributes(w: Writer, field: number, attrs: Readonly<Record<string, Att
       }
     }
     i++;
-    if (e !== undefined && field === SPAN_ATTRIBUTES && value === e.value && e.pairGeneration === generation) {
+    if (e !== undefined && value === e.value && e.pairGeneration === generation) {
       if (e.pairStart !== runEnd || runStart === runEnd) {
         if (runStart !== runEnd) copyFromArena(w, runStart, runEnd);
         runStart = e.pairStart;
@@ -159,16 +173,16 @@ function attributes(w: Writer, field: number, attrs: Readonly<Record<string, Att
     }
     if (runStart !== runEnd) copyFromArena(w, runStart, runEnd);
     runStart = runEnd = 0;
-    if (e === undefined || field !== SPAN_ATTRIBUTES || typeof value === 'object') {
-      keyValue(w, field, key, e, value);
+    if (e === undefined || typeof value === 'object') {
+      keyValue(w, SPAN_ATTRIBUTES, key, e, value);
     } else if (value !== e.value) {
       e.value = typeof value !== 'string' || value.length <= VALUE_MAX_CHARS ? (value as string | number | boolean) : undefined;
       e.pairGeneration = 0;
-      keyValue(w, field, key, e, value);
+      keyValue(w, SPAN_ATTRIBUTES, key, e, value);
     } else {
       // Seen twice in a row (or forgotten with the last arena): worth keeping.
       const start = w.pos;
-      keyValue(w, field, key, e, value);
+      keyValue(w, SPAN_ATTRIBUTES, key, e, value);
       keep(w, e, start);
     }
   }
@@ -258,7 +272,7 @@ function span(w: Writer, s: FinishedSpan): void {
   w.uint(6, s.kind + 1); // api SpanKind INTERNAL=0 is the proto's SPAN_KIND_INTERNAL=1
   w.nanos(7, s.startTime);
   w.nanos(8, s.endTime);
-  attributes(w, 9, s.attributes);
+  spanAttributes(w, s.attributes);
   w.uint(10, s.droppedAttributesCount);
   // Indexed loops: for-of allocated an iterator per span even over the shared empty arrays.
   const events = s.events;

@@ -58,7 +58,11 @@ export class Writer {
   }
 
   tag(field: number, wireType: number): void {
-    this.varint(field * 8 + wireType);
+    const t = field * 8 + wireType;
+    if (t > 127) return this.varint(t);
+    // Fields 1–15, all but one of a span's: one byte.
+    this.ensure(1);
+    this.buf[this.pos++] = t;
   }
 
   /** Opens a length-delimited field; returns where its body starts, for end(). */
@@ -138,8 +142,8 @@ export class Writer {
   nanos(field: number, ms: number): void {
     const us = toMicros(ms);
     if (us === 0) return;
-    this.tag(field, I64);
-    this.ensure(8);
+    this.ensure(9);
+    this.buf[this.pos++] = field * 8 + I64; // the *_unix_nano fields are all below 16
     // us * 1000 split into 32-bit halves; every intermediate stays below 2^53, so it is exact.
     const usHi = Math.floor(us / TWO_POW_32);
     const lo = (us - usHi * TWO_POW_32) * 1000;
