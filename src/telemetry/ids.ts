@@ -92,18 +92,18 @@ export function isHexId(id: unknown, chars: number): id is string {
   return true;
 }
 
-/**
- * Writes a well-formed hex id (isHexId) as bytes at buf[at]: hex.length / 2 of them. A digit's
- * value is computed, not looked up: (c & 15) + 9 * (c >> 6) is c − '0' for a digit and 10–15
- * for 'a'–'f' and 'A'–'F'.
- */
+/** Writes a well-formed hex id (isHexId) as bytes at buf[at]: hex.length / 2 of them. */
 export function hexToBytes(hex: string, buf: Uint8Array, at: number): void {
   const n = hex.length;
-  for (let i = 0; i < n; i += 2) {
-    const h = hex.charCodeAt(i);
-    const l = hex.charCodeAt(i + 1);
-    buf[at++] = (((h & 15) + 9 * (h >> 6)) << 4) | ((l & 15) + 9 * (l >> 6));
-  }
+  for (let i = 0; i < n; i += 2) buf[at++] = (hexDigit(hex.charCodeAt(i)) << 4) | hexDigit(hex.charCodeAt(i + 1));
+}
+
+/**
+ * A hex digit's value, computed, not looked up: (c & 15) + 9 * (c >> 6) is c − '0' for a digit
+ * and 10–15 for 'a'–'f' and 'A'–'F'.
+ */
+function hexDigit(c: number): number {
+  return (c & 15) + 9 * (c >> 6);
 }
 
 /**
@@ -121,8 +121,8 @@ export class SpanIdWords {
 /**
  * The words of a span whose span id newSpanId() has just drawn, nothing drawn since. Its trace id
  * is the one newTraceId() drew last when it has no parent; else the parent's: copied from the
- * parent's words when it is a local recording span, or parsed once from the parent's (valid,
- * lower-case) hex ids.
+ * parent's words when it is a local recording span, or parsed once from the parent's hex ids
+ * (valid, as the tracer checked: either case).
  */
 export function spanIdWords(
   parent: { readonly traceId: string; readonly spanId: string } | undefined,
@@ -180,9 +180,6 @@ export function spanIdWords(
 /** The four hex digits at hex[at] as a number. */
 function hexWord(hex: string, at: number): number {
   let n = 0;
-  for (let i = at; i < at + 4; i++) {
-    const c = hex.charCodeAt(i);
-    n = (n << 4) | ((c & 15) + 9 * (c >> 6));
-  }
+  for (let i = at; i < at + 4; i++) n = (n << 4) | hexDigit(hex.charCodeAt(i));
   return n;
 }
