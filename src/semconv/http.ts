@@ -21,9 +21,27 @@ export function spanName(method: string, route: string | undefined): string {
   return route === undefined ? m : `${m} ${route}`;
 }
 
-/** Split `host[:port]`, including bracketed IPv6 literals. */
-export function parseHostHeader(host: string | undefined): { address: string; port: number | undefined } | undefined {
+interface HostAndPort {
+  readonly address: string;
+  readonly port: number | undefined;
+}
+
+// The last Host parsed and what it gave: nearly every request to a server names the same host, so
+// the header is compared instead of split again, and the span's server.address is then the same
+// string object from one request to the next, which the encoder compares by pointer.
+let lastHost = '';
+let lastParsed: HostAndPort | undefined;
+
+/** Split `host[:port]`, including bracketed IPv6 literals. The result is shared: do not change it. */
+export function parseHostHeader(host: string | undefined): HostAndPort | undefined {
   if (!host) return undefined;
+  if (host === lastHost) return lastParsed;
+  lastParsed = splitHost(host);
+  lastHost = host;
+  return lastParsed;
+}
+
+function splitHost(host: string): HostAndPort | undefined {
   if (host.charCodeAt(0) === 91 /* [ */) {
     const end = host.indexOf(']');
     if (end < 0) return undefined;

@@ -72,6 +72,19 @@ describe('parseHostHeader', () => {
     assert.equal(parseHostHeader(undefined), undefined);
     assert.equal(parseHostHeader(''), undefined);
   });
+
+  it('answers a host seen before as it did the first time, whatever came between', () => {
+    // Strings built at run time, as a parser's are: equal to, not the same object as, the last one.
+    const a = (port) => ['api.example.com', port].join(':');
+    assert.deepEqual(parseHostHeader(a(8080)), { address: 'api.example.com', port: 8080 });
+    assert.deepEqual(parseHostHeader(a(8080)), { address: 'api.example.com', port: 8080 });
+    assert.deepEqual(parseHostHeader(a(9090)), { address: 'api.example.com', port: 9090 });
+    assert.equal(parseHostHeader('[::1'), undefined);
+    assert.deepEqual(parseHostHeader(a(8080)), { address: 'api.example.com', port: 8080 });
+    assert.equal(parseHostHeader('[::1'), undefined);
+    assert.equal(parseHostHeader(''), undefined);
+    assert.deepEqual(parseHostHeader('[::1]:80'), { address: '::1', port: 80 });
+  });
 });
 
 describe('serverRequestAttributes', () => {
