@@ -112,6 +112,9 @@ export class BatchSpanProcessor<B = readonly FinishedSpan[]> implements SpanSink
       const result = await this.exportOnce(batch);
       if (result.ok) {
         this.stats.exported += batch.count;
+        // Confirmed: a crash flush from here on must not send it again, and the queue may reuse its memory.
+        if (this.unconfirmed === batch) this.unconfirmed = undefined;
+        this.queue.recycle?.(batch);
         rearm(W.EXPORT_FAILED, this.exporter.name);
         return;
       }

@@ -17,6 +17,11 @@ export interface SpanQueue<B> {
   push(span: FinishedSpan): void;
   /** Removes and returns up to `max` of the oldest spans. */
   take(max: number): SpanBatch<B>;
+  /**
+   * The collector accepted `batch` and nothing refers to its data any more: the queue may write
+   * a later batch into the same memory.
+   */
+  recycle?(batch: SpanBatch<B>): void;
 }
 
 export class ArrayQueue implements SpanQueue<readonly FinishedSpan[]> {

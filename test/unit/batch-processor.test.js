@@ -250,3 +250,45 @@ describe('process lifetime', () => {
     assert.equal(await Promise.race([exited, timeout]), 0, stderr);
   });
 });
+
+describe('protobuf batch memory', () => {
+  const resource = { attributes: { 'service.name': 'recycling' } };
+  const scope = { name: 'periscope/test', version: undefined };
+  const span = (i) => ({
+    name: `span ${i}`, kind: 1, traceId: '0af7651916cd43dd8448eb211c80319c', spanId: (i + 1).toString(16).padStart(16, '0'),
+    parentSpanId: undefined, parentIsRemote: false, traceState: undefined, traceFlags: 1, startTime: 1700000000000 + i, endTime: 1700000000001 + i,
+    attributes: { 'url.path': `/items/${i}` }, droppedAttributesCount: 0, events: [], droppedEventsCount: 0, links: [], droppedLinksCount: 0,
+    status: { code: 0 }, scope, resource,
+  });
+
+  it('reuses the memory of a batch the collector accepted, never of one whose export failed', async () => {
+    const { ProtoSpanQueue } = await import('../../dist/src/telemetry/exporters/otlp-proto.js');
+    const sent = [];
+    const exporter = {
+      name: 'proto',
+      createQueue: () => new ProtoSpanQueue(),
+      // The first batch fails for good; the others are accepted.
+      export(data) {
+        sent.push({ data, bytes: Buffer.from(data) });
+        return Promise.resolve(sent.length === 1 ? { ok: false, retryable: false, error: 'refused' } : OK);
+      },
+      exportSync() {},
+      async shutdown() {},
+    };
+    const bsp = new BatchSpanProcessor(exporter, { ...OPTS, maxExportBatchSize: 4 });
+    for (let round = 0; round < 4; round++) {
+      for (let i = 0; i < 4; i++) bsp.onEnd(span(round * 4 + i));
+      await waitFor(() => sent.length === round + 1);
+      await sleep(5);
+    }
+    assert.equal(sent.length, 4);
+    // The failed batch may still be read by a request in flight: its bytes never change.
+    assert.deepEqual(Buffer.from(sent[0].data), sent[0].bytes);
+    assert.notEqual(sent[1].data.buffer, sent[0].data.buffer);
+    // Each accepted batch's memory carries the next batch.
+    assert.equal(sent[2].data.buffer, sent[1].data.buffer);
+    assert.equal(sent[3].data.buffer, sent[2].data.buffer);
+    assert.equal(bsp.stats.exported, 12);
+    assert.equal(bsp.stats.failed, 4);
+  });
+});

@@ -418,3 +418,76 @@ test('a connection that is dropped before answering on its first request fails t
   assert.match(result.error, /socket hang up|ECONNRESET/);
   assert.equal(requests, 1);
 });
+
+test('a collector that answers before reading the whole request gets that connection closed, not kept for the next batch', async () => {
+  // It answers 200 as soon as it has a request's head and reads nothing more, so the 8 MB body
+  // cannot all have been written when the answer comes.
+  const net = await import('node:net');
+  const accepted = [];
+  const server = net.createServer((socket) => {
+    accepted.push(socket);
+    let head = '';
+    const onData = (d) => {
+      head += d.toString('latin1');
+      if (!head.includes('\r\n\r\n')) return;
+      socket.off('data', onData);
+      socket.pause();
+      socket.write('HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n');
+    };
+    socket.on('data', onData);
+  });
+  server.closeAllConnections = () => accepted.forEach((socket) => socket.destroy());
+  servers.push(server);
+  await new Promise((r) => server.listen(0, '127.0.0.1', r));
+  const url = `http://127.0.0.1:${server.address().port}/v1/traces`;
+  const { createConnections } = await import('../../dist/src/telemetry/exporters/http-transport.js');
+  const connections = createConnections(url);
+  const opts = { ...OPTS, connections };
+  try {
+    assert.deepEqual(await postPayload(url, {}, new Uint8Array(8 * 1024 * 1024), opts), { ok: true, retryable: false });
+    assert.deepEqual(await postPayload(url, {}, 'small', opts), { ok: true, retryable: false });
+    // The second batch went on a connection of its own.
+    assert.equal(accepted.length, 2);
+  } finally {
+    connections.destroy();
+  }
+});
+
+test('over https too, an answer before the whole request was written closes that connection instead of leaving it writing', async () => {
+  // test/helpers/tls: a self-signed certificate for 127.0.0.1, valid until 2126, made with
+  // `openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 36500
+  // -subj /CN=127.0.0.1 -addext subjectAltName=IP:127.0.0.1`.
+  const { readFileSync } = await import('node:fs');
+  const tls = await import('node:tls');
+  const https = await import('node:https');
+  const dir = new URL('../helpers/tls/', import.meta.url);
+  const cert = readFileSync(new URL('cert.pem', dir));
+  const accepted = [];
+  const server = tls.createServer({ key: readFileSync(new URL('key.pem', dir)), cert }, (socket) => {
+    accepted.push(socket);
+    let head = '';
+    const onData = (d) => {
+      head += d.toString('latin1');
+      if (!head.includes('\r\n\r\n')) return;
+      socket.off('data', onData);
+      socket.pause();
+      socket.write('HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n');
+    };
+    socket.on('data', onData);
+  });
+  server.closeAllConnections = () => accepted.forEach((socket) => socket.destroy());
+  servers.push(server);
+  await new Promise((r) => server.listen(0, '127.0.0.1', r));
+  const url = `https://127.0.0.1:${server.address().port}/v1/traces`;
+  const agent = new https.Agent({ keepAlive: true, maxSockets: 4, ca: cert });
+  try {
+    assert.deepEqual(await postPayload(url, {}, new Uint8Array(8 * 1024 * 1024), { ...OPTS, connections: agent }), { ok: true, retryable: false });
+    // No connection is left busy writing the rest of a batch the collector already answered
+    // (the agent lets go of a socket once it has closed).
+    const busy = () => Object.values(agent.sockets).flat().length;
+    for (let waited = 0; busy() > 0 && waited < 1000; waited += 10) await new Promise((r) => setTimeout(r, 10));
+    assert.equal(busy(), 0);
+  } finally {
+    agent.destroy();
+  }
+});

@@ -119,7 +119,12 @@ function postHttps(agent: https.Agent, url: string, headers: Record<string, stri
       }
     });
     res.on('error', () => finish(classify(status, res.headers, '')));
-    res.on('end', () => finish(classify(status, res.headers, errorText(res.headers, chunks))));
+    res.on('end', () => {
+      // As in http1.ts: an answer before the whole request was written closes the connection,
+      // so nothing reads the payload (which may be recycled) afterwards.
+      if (!req.writableFinished) req.destroy();
+      finish(classify(status, res.headers, errorText(res.headers, chunks)));
+    });
     res.on('close', () => finish(classify(status, res.headers, '')));
   });
   req.end(payload);

@@ -70,7 +70,11 @@ export class Http1Connections {
     const attempt = (socket: Socket, reused: boolean): void => {
       exchange = new Exchange(socket, this.keepBody, (err, answer, keepAlive) => {
         exchange = undefined;
-        if (err === undefined && keepAlive) this.release(target, socket);
+        // An answer that came before the whole request was written (a collector that did not
+        // read it) leaves the connection mid-request, and the payload still being written: the
+        // connection is closed, which also stops any further read of the payload's memory (a
+        // batch the collector accepted is recycled, otlp-proto.ts).
+        if (err === undefined && keepAlive && socket.writableLength === 0) this.release(target, socket);
         else this.discard(socket);
         // A kept connection the collector had already closed fails before any byte of an
         // answer: that says nothing about this batch, so it goes once more on a new connection.

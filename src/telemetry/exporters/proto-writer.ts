@@ -24,8 +24,11 @@ export class Writer {
   pos = 0;
   buf: Buffer;
 
-  constructor(readonly initialSize: number) {
-    this.buf = Buffer.allocUnsafe(initialSize);
+  constructor(
+    readonly initialSize: number,
+    buf?: Buffer,
+  ) {
+    this.buf = buf ?? Buffer.allocUnsafe(initialSize);
   }
 
   ensure(n: number): void {
