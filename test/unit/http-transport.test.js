@@ -419,12 +419,14 @@ test('a connection that is dropped before answering on its first request fails t
   assert.equal(requests, 1);
 });
 
-test('a collector that answers before reading the whole request gets that connection closed, not kept for the next batch', async () => {
-  // It answers 200 as soon as it has a request's head and reads nothing more, so the 8 MB body
-  // cannot all have been written when the answer comes.
-  const net = await import('node:net');
+/**
+ * A collector that answers 200 as soon as it has a request's head and reads nothing more, so an
+ * 8 MB body cannot all have been written when the answer comes. `listen` is net.createServer or
+ * tls.createServer bound to its options; `accepted` are the connections it took.
+ */
+async function earlyAnswerCollector(listen, scheme) {
   const accepted = [];
-  const server = net.createServer((socket) => {
+  const server = listen((socket) => {
     accepted.push(socket);
     let head = '';
     const onData = (d) => {
@@ -439,7 +441,12 @@ test('a collector that answers before reading the whole request gets that connec
   server.closeAllConnections = () => accepted.forEach((socket) => socket.destroy());
   servers.push(server);
   await new Promise((r) => server.listen(0, '127.0.0.1', r));
-  const url = `http://127.0.0.1:${server.address().port}/v1/traces`;
+  return { url: `${scheme}://127.0.0.1:${server.address().port}/v1/traces`, accepted };
+}
+
+test('a collector that answers before reading the whole request gets that connection closed, not kept for the next batch', async () => {
+  const net = await import('node:net');
+  const { url, accepted } = await earlyAnswerCollector((onConnection) => net.createServer(onConnection), 'http');
   const { createConnections } = await import('../../dist/src/telemetry/exporters/http-transport.js');
   const connections = createConnections(url);
   const opts = { ...OPTS, connections };
@@ -462,23 +469,8 @@ test('over https too, an answer before the whole request was written closes that
   const https = await import('node:https');
   const dir = new URL('../helpers/tls/', import.meta.url);
   const cert = readFileSync(new URL('cert.pem', dir));
-  const accepted = [];
-  const server = tls.createServer({ key: readFileSync(new URL('key.pem', dir)), cert }, (socket) => {
-    accepted.push(socket);
-    let head = '';
-    const onData = (d) => {
-      head += d.toString('latin1');
-      if (!head.includes('\r\n\r\n')) return;
-      socket.off('data', onData);
-      socket.pause();
-      socket.write('HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n');
-    };
-    socket.on('data', onData);
-  });
-  server.closeAllConnections = () => accepted.forEach((socket) => socket.destroy());
-  servers.push(server);
-  await new Promise((r) => server.listen(0, '127.0.0.1', r));
-  const url = `https://127.0.0.1:${server.address().port}/v1/traces`;
+  const key = readFileSync(new URL('key.pem', dir));
+  const { url } = await earlyAnswerCollector((onConnection) => tls.createServer({ key, cert }, onConnection), 'https');
   const agent = new https.Agent({ keepAlive: true, maxSockets: 4, ca: cert });
   try {
     assert.deepEqual(await postPayload(url, {}, new Uint8Array(8 * 1024 * 1024), { ...OPTS, connections: agent }), { ok: true, retryable: false });

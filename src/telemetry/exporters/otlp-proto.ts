@@ -39,9 +39,16 @@ function link(w: Writer, l: SpanLinkData): void {
 
 // Span fields 1, 2 and 4 from the span's id words (ids.ts): tags and lengths are one byte each.
 
-function word(buf: Buffer, p: number, v: number): void {
-  buf[p] = v >>> 8;
-  buf[p + 1] = v;
+/** Four 16-bit words at buf[p], most significant first: eight bytes of an id. */
+function put64(buf: Buffer, p: number, a: number, b: number, c: number, d: number): void {
+  buf[p] = a >>> 8;
+  buf[p + 1] = a;
+  buf[p + 2] = b >>> 8;
+  buf[p + 3] = b;
+  buf[p + 4] = c >>> 8;
+  buf[p + 5] = c;
+  buf[p + 6] = d >>> 8;
+  buf[p + 7] = d;
 }
 
 function traceAndSpanId(w: Writer, iw: SpanIdWords): void {
@@ -50,20 +57,11 @@ function traceAndSpanId(w: Writer, iw: SpanIdWords): void {
   const p = w.pos;
   buf[p] = 0x0a; // field 1, LEN
   buf[p + 1] = 16;
-  word(buf, p + 2, iw.t0);
-  word(buf, p + 4, iw.t1);
-  word(buf, p + 6, iw.t2);
-  word(buf, p + 8, iw.t3);
-  word(buf, p + 10, iw.t4);
-  word(buf, p + 12, iw.t5);
-  word(buf, p + 14, iw.t6);
-  word(buf, p + 16, iw.t7);
+  put64(buf, p + 2, iw.t0, iw.t1, iw.t2, iw.t3);
+  put64(buf, p + 10, iw.t4, iw.t5, iw.t6, iw.t7);
   buf[p + 18] = 0x12; // field 2, LEN
   buf[p + 19] = 8;
-  word(buf, p + 20, iw.s0);
-  word(buf, p + 22, iw.s1);
-  word(buf, p + 24, iw.s2);
-  word(buf, p + 26, iw.s3);
+  put64(buf, p + 20, iw.s0, iw.s1, iw.s2, iw.s3);
   w.pos = p + 28;
 }
 
@@ -73,10 +71,7 @@ function parentSpanId(w: Writer, iw: SpanIdWords): void {
   const p = w.pos;
   buf[p] = 0x22; // field 4, LEN
   buf[p + 1] = 8;
-  word(buf, p + 2, iw.p0);
-  word(buf, p + 4, iw.p1);
-  word(buf, p + 6, iw.p2);
-  word(buf, p + 8, iw.p3);
+  put64(buf, p + 2, iw.p0, iw.p1, iw.p2, iw.p3);
   w.pos = p + 10;
 }
 

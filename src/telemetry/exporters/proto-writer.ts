@@ -20,6 +20,17 @@ export function varintSize(n: number): number {
   return size;
 }
 
+/**
+ * The low 32 bits of n at buf[p], little-endian. Byte stores, not writeUInt32LE: its argument
+ * checks were an eighth of a span's encoding.
+ */
+function put32(buf: Buffer, p: number, n: number): void {
+  buf[p] = n;
+  buf[p + 1] = n >>> 8;
+  buf[p + 2] = n >>> 16;
+  buf[p + 3] = n >>> 24;
+}
+
 export class Writer {
   pos = 0;
   buf: Buffer;
@@ -131,14 +142,8 @@ export class Writer {
     if (n === 0) return;
     this.tag(field, I32);
     this.ensure(4);
-    // Byte stores, not writeUInt32LE, whose argument checks cost more than the four stores.
-    const buf = this.buf;
-    const p = this.pos;
-    buf[p] = n;
-    buf[p + 1] = n >>> 8;
-    buf[p + 2] = n >>> 16;
-    buf[p + 3] = n >>> 24;
-    this.pos = p + 4;
+    put32(this.buf, this.pos, n);
+    this.pos += 4;
   }
 
   /** A *_unix_nano fixed64 from epoch milliseconds, without going through BigInt. */
@@ -151,20 +156,9 @@ export class Writer {
     const usHi = Math.floor(us / TWO_POW_32);
     const lo = (us - usHi * TWO_POW_32) * 1000;
     const carry = Math.floor(lo / TWO_POW_32);
-    // Byte stores, not writeUInt32LE: its argument checks were an eighth of a span's encoding.
-    const low = (lo - carry * TWO_POW_32) >>> 0;
-    const high = (usHi * 1000 + carry) >>> 0;
-    const buf = this.buf;
-    const p = this.pos;
-    buf[p] = low;
-    buf[p + 1] = low >>> 8;
-    buf[p + 2] = low >>> 16;
-    buf[p + 3] = low >>> 24;
-    buf[p + 4] = high;
-    buf[p + 5] = high >>> 8;
-    buf[p + 6] = high >>> 16;
-    buf[p + 7] = high >>> 24;
-    this.pos = p + 8;
+    put32(this.buf, this.pos, lo - carry * TWO_POW_32);
+    put32(this.buf, this.pos + 4, usHi * 1000 + carry);
+    this.pos += 8;
   }
 
   /** Written even when empty inside a oneof; elsewhere callers skip empty strings. */
