@@ -1,13 +1,15 @@
 // The build after `tsc`:
 // 1. dist/register.js becomes one bundled file (our code, @opentelemetry/api and
-//    require-in-the-middle; import-in-the-middle, shimmer and prom-client stay packages). Loading ~70 small ES modules cost ~45 ms of
-//    start-up on Node 24; one file costs a few. The unbundled dist/src stays for the public API.
-// 2. The CommonJS build of the public API, for apps that `require('periscope-agent')` on Node
+//    require-in-the-middle; import-in-the-middle's Hook, shimmer and prom-client stay packages).
+//    Loading ~70 small ES modules cost ~45 ms of start-up on Node 24; one file costs a few. The
+//    unbundled dist/src stays for the public API.
+// 2. dist/esm-sync-hooks.js becomes one file too: import-in-the-middle's synchronous ESM loader.
+// 3. The CommonJS build of the public API, for apps that `require('periscope-agent')` on Node
 //    versions without require(esm) (before 20.19 / 22.12). Every copy (bundle, ESM, CJS) finds
 //    the running agent through a Symbol.for global, so any copy's shutdown() reaches it.
 import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
+import { createRequire, isBuiltin } from 'node:module';
 
 const require = createRequire(import.meta.url);
 const { build } = require('esbuild');
@@ -27,9 +29,10 @@ const { build } = require('esbuild');
 const viaRequire = {
   name: 'builtins-via-require',
   setup(build) {
-    build.onResolve({ filter: /^(node:.*|import-in-the-middle|shimmer)$/ }, (args) =>
-      args.namespace === 'via-require' || args.kind === 'dynamic-import' ? { path: args.path, external: true } : { path: args.path, namespace: 'via-require' },
-    );
+    build.onResolve({ filter: /^[^./]/ }, (args) => {
+      if (!isBuiltin(args.path) && args.path !== 'import-in-the-middle' && args.path !== 'shimmer') return undefined;
+      return args.namespace === 'via-require' || args.kind === 'dynamic-import' ? { path: args.path, external: true } : { path: args.path, namespace: 'via-require' };
+    });
     build.onLoad({ filter: /.*/, namespace: 'via-require' }, (args) => ({ contents: `module.exports = require(${JSON.stringify(args.path)});`, loader: 'js' }));
   },
 };
@@ -60,7 +63,8 @@ await build({
   platform: 'node',
   format: 'esm',
   target: 'node20.6',
-  external: ['import-in-the-middle', 'shimmer', 'prom-client'],
+  // The synchronous ESM hooks are their own file (2. below), imported only where they are used.
+  external: ['shimmer', 'prom-client', './esm-sync-hooks.js'],
   logLevel: 'warning',
 });
 
@@ -71,15 +75,50 @@ await build({
 // same live properties and costs nothing up front. Every CommonJS import in this bundle is in
 // node mode (`default` is module.exports), which is all this replacement handles.
 const TO_ESM = /^var __toESM = \(mod, isNodeMode, target\) => \(target = mod != null[\s\S]*?^\)\);\n/m;
-const bundled = readFileSync('dist/register.js', 'utf8');
-if (!TO_ESM.test(bundled)) throw new Error("build: esbuild's __toESM helper changed; update scripts/build.mjs");
-const calls = bundled.match(/__toESM\(/g)?.length ?? 0;
-const nodeModeCalls = bundled.match(/__toESM\(require_\w+\(\), 1\)/g)?.length ?? 0;
-if (calls !== nodeModeCalls) throw new Error(`build: ${calls - nodeModeCalls} __toESM call(s) not in node mode; the replacement below does not handle them`);
-writeFileSync(
-  'dist/register.js',
-  bundled.replace(TO_ESM, 'var __toESM = (mod) => __create(mod, { default: { value: mod, enumerable: true } });\n'),
-);
+function readThroughModules(file) {
+  const bundled = readFileSync(file, 'utf8');
+  if (!TO_ESM.test(bundled)) throw new Error(`build: esbuild's __toESM helper changed in ${file}; update scripts/build.mjs`);
+  const calls = bundled.match(/__toESM\(/g)?.length ?? 0;
+  const nodeModeCalls = bundled.match(/__toESM\(require_\w+\(\), 1\)/g)?.length ?? 0;
+  if (calls !== nodeModeCalls) throw new Error(`build: ${calls - nodeModeCalls} __toESM call(s) in ${file} not in node mode; the replacement below does not handle them`);
+  writeFileSync(file, bundled.replace(TO_ESM, 'var __toESM = (mod) => __create(mod, { default: { value: mod, enumerable: true } });\n'));
+}
+readThroughModules('dist/register.js');
 
+// 2. dist/esm-sync-hooks.js: import-in-the-middle's synchronous loader
+//    (register-hooks.mjs, create-hook.mjs, its lib/ and both lexers), imported by esm-loader.ts
+//    only on the Node versions that use module.registerHooks. Its builtins (`url`, `util`, `fs`,
+//    `path`, `module`) are taken through require() as in 1.
+//    The loader locates itself from the `import.meta` it is given: shims it writes import
+//    `lib/register.js` beside it, which must be the file `require('import-in-the-middle')` loaded
+//    (one registry of hooks), and its own imports are recognised by that URL. Bundled, its
+//    import.meta would be this file's, so it is given the URL of the published register-hooks.mjs.
+const HOOK_META = 'createHook(import.meta)';
+const selfLocating = {
+  name: 'iitm-self-locating',
+  setup(build) {
+    build.onLoad({ filter: /import-in-the-middle[\\/]register-hooks\.mjs$/ }, (args) => {
+      const source = readFileSync(args.path, 'utf8');
+      if (!source.includes(HOOK_META)) throw new Error(`build: ${HOOK_META} not found in import-in-the-middle; update scripts/build.mjs`);
+      const located = "createHook({ url: import.meta.resolve('import-in-the-middle/register-hooks.mjs') })";
+      return { contents: source.replace(HOOK_META, located), loader: 'js' };
+    });
+  },
+};
+await build({
+  entryPoints: ['dist/esm-sync-hooks.js'],
+  plugins: [selfLocating, viaRequire],
+  banner: { js: "import { createRequire as __periscopeCreateRequire } from 'node:module';\nconst require = __periscopeCreateRequire(import.meta.url);" },
+  outfile: 'dist/esm-sync-hooks.js',
+  allowOverwrite: true,
+  bundle: true,
+  platform: 'node',
+  format: 'esm',
+  target: 'node20.6',
+  logLevel: 'warning',
+});
+readThroughModules('dist/esm-sync-hooks.js');
+
+// 3. The CommonJS build of the public API.
 execFileSync(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', 'tsconfig.cjs.json'], { stdio: 'inherit' });
 writeFileSync('dist/cjs/package.json', JSON.stringify({ type: 'commonjs' }) + '\n');
