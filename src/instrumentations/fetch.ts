@@ -45,12 +45,14 @@ const setter = {
 };
 
 // Remove headers we are about to set, so ours replace the caller's instead of being appended.
-function dropHeaders(request: UndiciRequest, names: Record<string, string>): void {
+// A fetch sends half a dozen headers of its own (accept, user-agent…): a name is lowercased only
+// when its length is that of one of ours.
+function dropHeaders(request: UndiciRequest, names: Record<string, string>, keys: readonly string[]): void {
   const h = request.headers;
   if (Array.isArray(h)) {
     for (let i = h.length - 2; i >= 0; i -= 2) {
       const name = h[i];
-      if (name !== undefined && Object.hasOwn(names, name.toLowerCase())) h.splice(i, 2);
+      if (name !== undefined && isOurs(name, names, keys)) h.splice(i, 2);
     }
   } else if (typeof h === 'string') {
     request.headers = h
@@ -58,6 +60,13 @@ function dropHeaders(request: UndiciRequest, names: Record<string, string>): voi
       .filter((line) => line === '' || !Object.hasOwn(names, line.slice(0, line.indexOf(':')).trim().toLowerCase()))
       .join('\r\n');
   }
+}
+
+function isOurs(name: string, names: Record<string, string>, keys: readonly string[]): boolean {
+  for (let k = 0; k < keys.length; k++) {
+    if ((keys[k] as string).length === name.length) return Object.hasOwn(names, name.toLowerCase());
+  }
+  return false;
 }
 
 interface Origin {
@@ -104,8 +113,9 @@ function onCreate(message: unknown): void {
     }
     const injected: Record<string, string> = {};
     s.propagator.inject(withSpan(parent, span), injected, setter);
-    dropHeaders(request, injected);
-    for (const key of Object.keys(injected)) request.addHeader(key, injected[key] as string);
+    const keys = Object.keys(injected);
+    dropHeaders(request, injected, keys);
+    for (const key of keys) request.addHeader(key, injected[key] as string);
     exchanges.set(request, { span, method, serverAddress: hostname, serverPort: port, startTime, status: undefined, errorType: undefined });
   } catch (err) {
     reportInternal('fetch', err);
