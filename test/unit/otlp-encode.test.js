@@ -163,6 +163,21 @@ test('spans are grouped by resource identity and then by scope name and version'
   }
 });
 
+test('protobuf times are exact nanoseconds for any microsecond from 1970 to the year 2200', () => {
+  let seed = 7;
+  const next = () => (seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648;
+  const edges = [1, 999, 4294967295, 4294967296, 4294967297, 65535, 65536, 1700000000123456, 7258118400000000 - 1];
+  const micros = [...edges, ...Array.from({ length: 200 }, () => Math.floor(next() * 7258118400000000))];
+  const spans = micros.map((us, i) => makeSpan({ startTime: us / 1000, endTime: (us + i) / 1000 }));
+  const decoded = officialDecode(encodeOtlpProto(spans)).resourceSpans[0].scopeSpans[0].spans;
+  // Times are float milliseconds: the microseconds are what a span's time rounds to.
+  const nanos = (ms) => `${BigInt(Math.round(ms * 1000)) * 1000n}`;
+  spans.forEach((span, i) => {
+    assert.equal(decoded[i].startTimeUnixNano, nanos(span.startTime), `start ${span.startTime} ms`);
+    assert.equal(decoded[i].endTimeUnixNano, nanos(span.endTime), `end ${span.endTime} ms`);
+  });
+});
+
 test('protobuf bytes decode with the official schema to the same ids, names, times and attributes', () => {
   const bytes = encodeOtlpProto([makeSpan()]);
   assert.ok(bytes instanceof Uint8Array);
