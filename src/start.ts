@@ -19,7 +19,7 @@ import { createExporters } from './telemetry/exporters/index.js';
 import { createPropagator } from './telemetry/propagation/composite.js';
 import { detectOtherAgent } from './other-agents.js';
 import { INSTRUMENTATIONS, MODULE_INSTRUMENTATIONS } from './instrumentations/index.js';
-import { installHooks } from './hooks.js';
+import { installHooks, patchHttpsWhenLoaded } from './hooks.js';
 import type { AgentServices, Instrumentation } from './instrumentations/types.js';
 import { compileRoutes } from './semconv/routes.js';
 import { HttpMetrics } from './metrics/http-metrics.js';
@@ -113,6 +113,8 @@ export function start(): Agent {
   for (const m of modules) m.setup?.(services);
   hooked = installHooks(modules);
   if (hooked.length > 0) patched.push(`module hooks (${hooked.join(', ')})`);
+  const httpsWhen = patchHttpsWhenLoaded();
+  if (httpsWhen !== undefined) patched.push(httpsWhen);
 
   // ESM named imports of builtins (`import { request } from 'node:http'`) are live bindings that
   // only see a patched export after this call.

@@ -3,7 +3,7 @@
 // sends its headers synchronously, so setHeader afterwards would be too late), replacing any the
 // caller set: periscope owns traceparent/tracestate/baggage on outgoing requests.
 import http from 'node:http';
-import https from 'node:https';
+import type * as Https from 'node:https';
 import { SpanKind, type Context, type Span } from '@opentelemetry/api';
 import { activeContext, withSpan } from '../telemetry/context.js';
 import { now } from '../telemetry/clock.js';
@@ -16,6 +16,7 @@ import { headerAttributes } from '../semconv/redact.js';
 import { disableEmitHooks, enableEmitHooks, track, type EmitterRecord } from './emit-hooks.js';
 import { unwrap, wrap } from './patch.js';
 import { reportInternal } from '../report.js';
+import { onHttps } from '../hooks.js';
 import { inspectAs } from './slot.js';
 import type { AgentServices, Instrumentation } from './types.js';
 
@@ -206,23 +207,29 @@ function clientRequest(defaultProtocol: 'http:' | 'https:') {
     };
 }
 
+let patchedHttps: typeof Https | undefined;
+
+function patchClient(mod: typeof http | typeof Https, name: string, protocol: 'http:' | 'https:', patched: string[]): void {
+  if (wrap(mod, 'request', clientRequest(protocol))) patched.push(`${name}.request`);
+  if (wrap(mod, 'get', clientRequest(protocol))) patched.push(`${name}.get`);
+}
+
 export const httpClientInstrumentation: Instrumentation = {
   name: 'http',
   enable(s) {
     services = s;
     enableEmitHooks();
     const patched: string[] = [];
-    for (const [mod, name, proto] of [
-      [http, 'http', 'http:'],
-      [https, 'https', 'https:'],
-    ] as const) {
-      if (wrap(mod, 'request', clientRequest(proto))) patched.push(`${name}.request`);
-      if (wrap(mod, 'get', clientRequest(proto))) patched.push(`${name}.get`);
-    }
+    patchClient(http, 'http', 'http:', patched);
+    onHttps((https) => {
+      patchedHttps = https;
+      patchClient(https, 'https', 'https:', []);
+    });
+    patched.push('https.request', 'https.get');
     return patched;
   },
   disable() {
-    for (const mod of [http, https]) {
+    for (const mod of patchedHttps === undefined ? [http] : [http, patchedHttps]) {
       unwrap(mod, 'request');
       unwrap(mod, 'get');
     }

@@ -3,7 +3,7 @@
 // span's context active for the handler and everything it triggers, and hands the response to
 // finish(), the one place a server span ends.
 import http from 'node:http';
-import https from 'node:https';
+import type * as Https from 'node:https';
 import { ROOT_CONTEXT, SpanKind, SpanStatusCode, type Context, type Span } from '@opentelemetry/api';
 import { runWith, withSpan } from '../telemetry/context.js';
 import { now } from '../telemetry/clock.js';
@@ -14,6 +14,7 @@ import { headerAttributes } from '../semconv/redact.js';
 import { disableEmitHooks, enableEmitHooks, recordOf, track, type EmitterRecord } from './emit-hooks.js';
 import { unwrap, wrap } from './patch.js';
 import { reportInternal } from '../report.js';
+import { onHttps } from '../hooks.js';
 import { inspectAs } from './slot.js';
 import { noteThrowFrom } from '../lifecycle.js';
 import { accessLog, closeAccessLog, openAccessLog, type AccessStart } from './logs/access-log.js';
@@ -239,6 +240,8 @@ export function recordServerError(req: object, err: unknown): void {
   ex.span.attributes['error.type'] = errorType(err);
 }
 
+let patchedHttps: typeof Https | undefined;
+
 export const httpServerInstrumentation: Instrumentation = {
   name: 'http',
   enable(s) {
@@ -247,12 +250,16 @@ export const httpServerInstrumentation: Instrumentation = {
     enableEmitHooks();
     const patched: string[] = [];
     if (wrap(http.Server.prototype, 'emit', serverEmit('http'))) patched.push('http.Server');
-    if (wrap(https.Server.prototype, 'emit', serverEmit('https'))) patched.push('https.Server');
+    onHttps((https) => {
+      patchedHttps = https;
+      wrap(https.Server.prototype, 'emit', serverEmit('https'));
+    });
+    patched.push('https.Server');
     return patched;
   },
   disable() {
     unwrap(http.Server.prototype, 'emit');
-    unwrap(https.Server.prototype, 'emit');
+    if (patchedHttps !== undefined) unwrap(patchedHttps.Server.prototype, 'emit');
     disableEmitHooks();
     closeAccessLog();
     services = undefined;

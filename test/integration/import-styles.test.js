@@ -16,6 +16,11 @@ const STYLES = [
   { file: 'fixtures/styles/esm-named.mjs', scheme: 'http', protocol: 'http/json' },
   { file: 'fixtures/styles/https-cjs.cjs', scheme: 'https', protocol: 'http/protobuf' },
   { file: 'fixtures/styles/https-named.mjs', scheme: 'https', protocol: 'http/json' },
+  // Where Node has module.registerHooks, node:https is patched when first asked for (hooks.ts):
+  // every way in, the one that resolves nothing included.
+  { file: 'fixtures/styles/https-default-bare.mjs', scheme: 'https', protocol: 'http/protobuf' },
+  { file: 'fixtures/styles/https-dynamic.mjs', scheme: 'https', protocol: 'http/json' },
+  { file: 'fixtures/styles/https-builtin-module.cjs', scheme: 'https', protocol: 'http/protobuf' },
 ];
 
 const ca = readFileSync(new URL('../../fixtures/tls/cert.pem', import.meta.url));
@@ -43,6 +48,15 @@ before(async () => {
 after(async () => {
   await killAll();
   await receiver.close();
+});
+
+test('node:https is loaded only when the app asks for it, where Node has module.registerHooks', async () => {
+  const app = runFixture('fixtures/styles/no-https.cjs', { env: { OTEL_TRACES_EXPORTER: 'none' } });
+  const line = await app.waitForLine(/^\{.*\}$/);
+  const seen = JSON.parse(line[0]);
+  assert.equal(seen.http, 'function');
+  assert.equal(seen.httpsLoaded, !seen.registerHooks, 'Node 20 has no registerHooks: patched at start-up there');
+  assert.equal((await app.exited).code, 0);
 });
 
 for (const style of STYLES) {

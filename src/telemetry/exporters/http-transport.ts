@@ -1,10 +1,10 @@
 // One HTTP POST of an export payload, turned into an ExportResult. Never throws, never rejects and
 // never leaves an 'error' event unhandled: a collector that is down must not hurt the app.
-import * as https from 'node:https';
+import type * as https from 'node:https';
 import type { ExportResult } from '../types.js';
 import { activeContext, runWith } from '../context.js';
 import { suppressTracing } from '../suppress.js';
-import { zlib } from '../../builtins.js';
+import { https as loadHttps, zlib } from '../../builtins.js';
 import { Http1Connections } from './http1.js';
 
 /** An exporter's connections: our own client's for http:, a node:https agent for https:. */
@@ -26,7 +26,7 @@ let sharedHttps: https.Agent | undefined;
 
 export function createConnections(url: string): Connections {
   // Idle keep-alive sockets are unref'd by Node itself; busy ones are unref'd in postHttps.
-  if (url.startsWith('https:')) return new https.Agent({ keepAlive: true, maxSockets: 4 });
+  if (url.startsWith('https:')) return new (loadHttps().Agent)({ keepAlive: true, maxSockets: 4 });
   return new Http1Connections(MAX_ERROR_BODY);
 }
 
@@ -104,7 +104,7 @@ function postHttp1(connections: Http1Connections, url: string, headers: Record<s
 }
 
 function postHttps(agent: https.Agent, url: string, headers: Record<string, string>, payload: Uint8Array, finish: Finish): () => void {
-  const req = https.request(url, { method: 'POST', headers, agent });
+  const req = loadHttps().request(url, { method: 'POST', headers, agent });
   req.on('socket', (socket) => socket.unref());
   req.on('error', (err) => finish({ ok: false, retryable: true, error: `export failed: ${describe(err)}` }));
   req.on('response', (res) => {
