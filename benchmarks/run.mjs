@@ -10,7 +10,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { machine, packageFootprint, startupTimes, waitForQuiet } from './lib/measure.mjs';
+import { machine, packageFootprint, startupCommand, startupTimes, waitForQuiet } from './lib/measure.mjs';
 import { startLoad } from './lib/load.mjs';
 import { startSink } from './lib/sink.mjs';
 import { runServer } from './lib/scenario.mjs';
@@ -184,8 +184,7 @@ async function main() {
     peers: null,
   };
 
-  const startupEnv = { PATH: process.env.PATH, HOME: process.env.HOME, OTEL_EXPORTER_PROMETHEUS_PORT: '0', OTEL_EXPORTER_PROMETHEUS_HOST: '127.0.0.1' };
-  const startupOf = (node, config) => ({ argv: [node.bin, ...(config?.args ?? []), '-e', '0'], env: { ...startupEnv, ...config?.env }, cwd: config?.cwd });
+  const startupOf = (node, config) => startupCommand(node.bin, config);
   for (const node of nodes) {
     log(`${node.label}: start-up, ${DURATIONS.startupRuns} runs each`);
     await waitForQuiet({ cores: FOREIGN_ALL, maxMs: DURATIONS.quietWaitMs });

@@ -96,6 +96,15 @@ export function median(values) {
  * Median wall time in ms of each command, run `runs` times in alternation on `cpu`, after one
  * discarded run each to warm the page cache. commands: { name: { argv: [bin, ...args], env, cwd } }.
  */
+/**
+ * `node [args] -e 0` as start-up is measured: a clean environment, the metrics port on port 0 on
+ * loopback (a busy 9464 must not change the figure).
+ */
+export function startupCommand(nodeBin, config) {
+  const env = { PATH: process.env.PATH, HOME: process.env.HOME, OTEL_EXPORTER_PROMETHEUS_PORT: '0', OTEL_EXPORTER_PROMETHEUS_HOST: '127.0.0.1' };
+  return { argv: [nodeBin, ...(config?.args ?? []), '-e', '0'], env: { ...env, ...config?.env }, cwd: config?.cwd };
+}
+
 export function startupTimes(commands, { runs, cpu }) {
   const times = Object.fromEntries(Object.keys(commands).map((k) => [k, []]));
   for (let i = -1; i < runs; i++) {
