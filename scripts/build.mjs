@@ -53,19 +53,25 @@ const quietDebug = {
   },
 };
 
-await build({
-  entryPoints: ['dist/register.js'],
+/** One ES module bundled over itself, with a `require` of its own for the shims above. */
+const bundleInPlace = (file, options) =>
+  build({
+    entryPoints: [file],
+    outfile: file,
+    allowOverwrite: true,
+    banner: { js: "import { createRequire as __periscopeCreateRequire } from 'node:module';\nconst require = __periscopeCreateRequire(import.meta.url);" },
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    target: 'node20.6',
+    logLevel: 'warning',
+    ...options,
+  });
+
+await bundleInPlace('dist/register.js', {
   plugins: [viaRequire, quietDebug],
-  banner: { js: "import { createRequire as __periscopeCreateRequire } from 'node:module';\nconst require = __periscopeCreateRequire(import.meta.url);" },
-  outfile: 'dist/register.js',
-  allowOverwrite: true,
-  bundle: true,
-  platform: 'node',
-  format: 'esm',
-  target: 'node20.6',
   // The synchronous ESM hooks are their own file (2. below), imported only where they are used.
   external: ['shimmer', 'prom-client', './esm-sync-hooks.js'],
-  logLevel: 'warning',
 });
 
 // esbuild's __toESM, run for every `import ... from` of a CommonJS module (each builtin shim
@@ -105,18 +111,7 @@ const selfLocating = {
     });
   },
 };
-await build({
-  entryPoints: ['dist/esm-sync-hooks.js'],
-  plugins: [selfLocating, viaRequire],
-  banner: { js: "import { createRequire as __periscopeCreateRequire } from 'node:module';\nconst require = __periscopeCreateRequire(import.meta.url);" },
-  outfile: 'dist/esm-sync-hooks.js',
-  allowOverwrite: true,
-  bundle: true,
-  platform: 'node',
-  format: 'esm',
-  target: 'node20.6',
-  logLevel: 'warning',
-});
+await bundleInPlace('dist/esm-sync-hooks.js', { plugins: [selfLocating, viaRequire] });
 readThroughModules('dist/esm-sync-hooks.js');
 
 // 3. The CommonJS build of the public API.
