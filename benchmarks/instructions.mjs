@@ -4,12 +4,14 @@
 // It counts what the process executes in user space (JavaScript, V8, Node's C++), not the kernel's
 // share or cache misses: a change is confirmed here, its cost in time comes from `npm run bench`.
 //
-//   node benchmarks/instructions.mjs [config,…] [--node <binary>] [--register <file>] [--functions N]
+//   node benchmarks/instructions.mjs [config,…] [--app hello|calls] [--node <binary>] [--register <file>] [--functions N]
 //
 // config: as in hotpath.mjs (bare, traced, recorded, full, off, name:ENV=V;…, config@file).
 // Default: bare,off,full. Each configuration runs apps/hello-inproc.js under callgrind twice, with
 // 2,000 and 12,000 measured requests after the same 20,000 of warm-up; the difference of the two
-// totals ÷ 10,000 is a request's cost, start-up and warm-up cancelled out. --functions N also
+// totals ÷ 10,000 is a request's cost, start-up and warm-up cancelled out. --app calls runs
+// apps/calls-inproc.js instead (the proxy app's two outgoing calls, to the sink as upstream, after
+// 4,000 iterations of warm-up): its counts are an iteration's. --functions N also
 // lists the N functions whose count changed the most between neighbouring configurations,
 // JavaScript ones named from V8's perf map (`--perf-basic-prof`). About 2 minutes a configuration.
 import { execFileSync, spawnSync } from 'node:child_process';
@@ -23,13 +25,19 @@ import { inProcessConfig } from './lib/configs.mjs';
 import { parseCommon } from './lib/cli.mjs';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
-const WARMUP = 20_000;
 const FEW = 2_000;
 const MANY = 12_000;
 
 const argv = process.argv.slice(2);
 const fnAt = argv.indexOf('--functions');
 const topFunctions = fnAt < 0 ? 0 : Number(argv.splice(fnAt, 2)[1]);
+const appAt = argv.indexOf('--app');
+const appName = appAt < 0 ? 'hello' : argv.splice(appAt, 2)[1];
+const APPS = { hello: { file: 'hello-inproc.js', warmup: 20_000 }, calls: { file: 'calls-inproc.js', warmup: 4_000 } };
+const app = APPS[appName];
+if (app === undefined) throw new Error(`--app ${appName}: hello or calls`);
+const WARMUP = app.warmup;
+const UNIT = appName === 'calls' ? 'an iteration' : 'a request';
 const { node: nodeArg, register, rest } = parseCommon(argv, HERE);
 const node = nodeArg.includes('/') ? resolve(nodeArg) : nodeArg; // the runs' cwd is a scratch directory
 const names = (rest[0] ?? 'bare,off,full').split(',');
@@ -53,7 +61,7 @@ const V8_FLAGS = ['--predictable', '--random-seed=1', '--hash-seed=1'];
 async function run(spec, base, env, requests) {
   const out = join(work, `${spec.replace(/[^\w.-]/g, '_')}.${requests}`);
   // --smc-check: V8 rewrites code in place.
-  const nodeArgs = [...V8_FLAGS, ...(topFunctions > 0 ? ['--perf-basic-prof'] : []), ...base.args, join(HERE, 'apps', 'hello-inproc.js')];
+  const nodeArgs = [...V8_FLAGS, ...(topFunctions > 0 ? ['--perf-basic-prof'] : []), ...base.args, join(HERE, 'apps', app.file)];
   const proc = start(`${spec} ×${requests}`, 'valgrind', ['--tool=callgrind', '--smc-check=all-non-file', `--callgrind-out-file=${out}`, node, ...nodeArgs], {
     env: { ...env, REQUESTS: String(requests) },
     cwd: work,
@@ -67,7 +75,7 @@ async function run(spec, base, env, requests) {
 /** A configuration's instructions a request: its two runs side by side, one on each core. */
 async function measure(spec) {
   const { base, extra, env: configEnv } = inProcessConfig(spec, sink.url, register);
-  const env = { ...configEnv, WARMUP: String(WARMUP) };
+  const env = { ...configEnv, WARMUP: String(WARMUP), UPSTREAM_URL: `${sink.url}/upstream` };
   const [few, many] = await Promise.all([run(spec, base, env, FEW), run(spec, base, env, MANY)]);
   // As everywhere in the benchmarks, a configuration that should have exported and did not is an
   // error, not a low count (`recorded` sends only at exit, which may not finish under valgrind).
@@ -165,7 +173,7 @@ try {
   for (const spec of names) {
     const r = await measure(spec);
     results.push(r);
-    console.log(`${spec}: ${Math.round(r.total).toLocaleString('en')} instructions a request${topFunctions > 0 ? `, ${Math.round(r.own).toLocaleString('en')} in periscope's bundle` : ''}`);
+    console.log(`${spec}: ${Math.round(r.total).toLocaleString('en')} instructions ${UNIT}${topFunctions > 0 ? `, ${Math.round(r.own).toLocaleString('en')} in periscope's bundle` : ''}`);
   }
 } finally {
   await sink.stop();
@@ -174,7 +182,7 @@ try {
 
 const fmt = (n) => Math.round(n).toLocaleString('en');
 const signed = (n) => `${n >= 0 ? '+' : ''}${fmt(n)}`;
-console.log(`\n${node}, ${fmt(FEW)} and ${fmt(MANY)} requests after ${fmt(WARMUP)}:`);
+console.log(`\n${node}, ${appName}, ${fmt(FEW)} and ${fmt(MANY)} ${appName === 'calls' ? 'iterations' : 'requests'} after ${fmt(WARMUP)}:`);
 for (let i = 0; i < results.length; i++) {
   const { spec, total, own } = results[i];
   const step = i === 0 ? '' : `, ${signed(total - results[i - 1].total)} over the line above`;
