@@ -4,26 +4,12 @@
 // counted, where proxy.js's figures in `npm run bench` move by ±0.1× from run to run.
 //   REQUESTS iterations (default 20000) after WARMUP (default 4000).
 // Prints one line: {"requests","warmup","cpuUs","wallUs"}, the times for the measured part.
-import http from 'node:http';
+import { viaFetch, viaHttp } from './upstream-calls.js';
 
 const upstream = new URL(process.env.UPSTREAM_URL ?? 'http://127.0.0.1:8080/');
 const WARMUP = Number(process.env.WARMUP ?? 4_000);
 const REQUESTS = Number(process.env.REQUESTS ?? 20_000);
 const IN_FLIGHT = 8;
-
-function viaHttp() {
-  return new Promise((resolve, reject) => {
-    const req = http.request(upstream, (res) => {
-      let text = '';
-      res.setEncoding('utf8');
-      res.on('data', (chunk) => (text += chunk));
-      res.on('end', () => resolve(text));
-      res.on('error', reject);
-    });
-    req.on('error', reject);
-    req.end();
-  });
-}
 
 async function iterations(n) {
   const lanes = [];
@@ -31,8 +17,8 @@ async function iterations(n) {
     lanes.push(
       (async () => {
         for (let i = l; i < n; i += IN_FLIGHT) {
-          await viaHttp();
-          await (await fetch(upstream)).text();
+          await viaHttp(upstream);
+          await viaFetch(upstream);
         }
       })(),
     );
