@@ -3,9 +3,10 @@
 //   node benchmarks/run.mjs --quick    1 rep, short phases, Node 24 only; prints, writes nothing
 //   node benchmarks/run.mjs --smoke    hello app, ~1 s phases, machine Node; for CI; writes nothing
 //   node benchmarks/run.mjs --peers    also OTel auto-instrumentations and dd-trace (Node 24)
-//   node benchmarks/run.mjs --profile[=app[:config[:cpu|alloc]]]
+//   node benchmarks/run.mjs --profile[=app[:config[:cpu|alloc|perf]]]
 //                                      one app (hello) under one config (full) profiled: CPU (µs) or
-//                                      allocations (bytes) per request, by function
+//                                      allocations (bytes) per request, by function; perf: by symbol,
+//                                      the kernel included
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
@@ -165,7 +166,7 @@ async function main() {
   const profileArg = [...args].find((a) => a === '--profile' || a.startsWith('--profile='));
   if (profileArg !== undefined) {
     const [app = 'hello', config = 'full', kind = 'cpu'] = profileArg.slice('--profile='.length).split(':').map((x) => x || undefined);
-    if (!APPS.some((a) => a.name === app) || !['cpu', 'alloc'].includes(kind)) throw new Error(`--profile=${app}:${config}:${kind}: app is hello, proxy or express; kind is cpu or alloc`);
+    if (!APPS.some((a) => a.name === app) || !['cpu', 'alloc', 'perf'].includes(kind)) throw new Error(`--profile=${app}:${config}:${kind}: app is hello, proxy or express; kind is cpu, alloc or perf`);
     const node = existsSync(NODE24.bin) ? NODE24.bin : process.execPath;
     await profile({ node, register: REGISTER, here: HERE, periscopeConfigs, serverCpu: SERVER_CPU, loadCpu: LOAD_CPU, spec: { app, config, kind } });
     return 0;

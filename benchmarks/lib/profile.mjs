@@ -5,12 +5,15 @@
 //   alloc: V8's sampling heap profiler with the objects minor and major GCs collected kept in the
 //          sample (what --heap-prof leaves out), over the measured phase only; bytes allocated
 //          per request, by function and caller.
+//   perf:  Linux perf over the measured phase (perf-profile.mjs): CPU per request by symbol and
+//          by kind of code, the kernel's share included, and the threads' user and system time.
 import { mkdirSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { startLoad } from './load.mjs';
 import { startSink } from './sink.mjs';
 import { start } from './procs.mjs';
+import { perfNodeArgs, perfRecord, perfSymbols, perfUsable, removePerfMap, threadTimes, writeCallGraphs } from './perf-profile.mjs';
 
 const TOP = 25;
 const WARMUP_S = 3;
@@ -72,9 +75,20 @@ const isOurs = (r) => r.url.startsWith('dist/') || r.url.startsWith('node_module
 const pct = (share) => `${(share * 100).toFixed(1)} %`;
 const print = (line) => process.stdout.write(`${line}\n`);
 
-/** spec: { app, config: 'bare' | 'off' | 'full', kind: 'cpu' | 'alloc' } */
+// Node's flags for each kind; `stem` names the files of this profile (perf's, with its own names).
+const PRELOADS = {
+  cpu: (dir, here) => ['--cpu-prof', `--cpu-prof-dir=${dir}`, '--import', pathToFileURL(join(here, 'lib', 'exit-on-sigusr2.mjs')).href],
+  alloc: (dir, here) => ['--import', pathToFileURL(join(here, 'lib', 'alloc-sampler.mjs')).href],
+  perf: (dir, here, stem) => perfNodeArgs(stem),
+};
+
+/** spec: { app, config: 'bare' | 'off' | 'full', kind: 'cpu' | 'alloc' | 'perf' } */
 export async function profile({ node, register, here, periscopeConfigs, serverCpu, loadCpu, spec }) {
   const root = join(here, '..');
+  if (spec.kind === 'perf') {
+    const unusable = perfUsable();
+    if (unusable) throw new Error(`--profile=…:perf needs Linux perf (Debian package linux-perf), allowed to sample: ${unusable}`);
+  }
   const dir = join(here, 'profiles');
   mkdirSync(dir, { recursive: true });
   const before = new Set(readdirSync(dir));
@@ -88,11 +102,16 @@ export async function profile({ node, register, here, periscopeConfigs, serverCp
     upstream = start('upstream', process.execPath, [join(here, 'apps', 'upstream.js')], { cpu: loadCpu });
     env.UPSTREAM_URL = `http://127.0.0.1:${(await upstream.waitFor(/listening (\d+)/))[1]}/`;
   }
-  const preload = spec.kind === 'cpu' ? ['--cpu-prof', `--cpu-prof-dir=${dir}`, '--import', pathToFileURL(join(here, 'lib', 'exit-on-sigusr2.mjs')).href] : ['--import', pathToFileURL(join(here, 'lib', 'alloc-sampler.mjs')).href];
+  const stem = join(dir, `${spec.app}-${spec.config}-${Date.now()}`);
+  const preload = PRELOADS[spec.kind](dir, here, stem);
   const server = start(`profiled ${spec.app}`, node, [...preload, ...config.args, join(here, 'apps', `${spec.app}.js`)], { cpu: serverCpu, env: { ...env, PERISCOPE_BENCH_PROFILE_DIR: dir } });
   try {
     const url = `http://127.0.0.1:${(await server.waitFor(/listening (\d+)/))[1]}${PATHS[spec.app]}`;
     const warm = await load.phase({ url, connections: 32, seconds: WARMUP_S });
+    if (spec.kind === 'perf') {
+      await perfPhase({ server, load, url, root, stem, spec, node, loadCpu });
+      return;
+    }
     if (spec.kind === 'alloc') {
       server.child.kill('SIGUSR2'); // start sampling
       await server.waitFor(/sampling allocations/, { stream: 'stderr' });
@@ -121,10 +140,32 @@ export async function profile({ node, register, here, periscopeConfigs, serverCp
     }
   } finally {
     await server.stop(2000);
+    if (spec.kind === 'perf') removePerfMap(server.pid);
     await upstream?.stop(1000);
     await load.stop();
     await sink.stop();
   }
+}
+
+/** The measured phase under perf: CPU per request by symbol, by kind of code and by thread. */
+async function perfPhase({ server, load, url, root, stem, spec, node, loadCpu }) {
+  const file = `${stem}.perf.data`;
+  const t0 = threadTimes(server.pid);
+  const [sat] = await Promise.all([load.phase({ url, connections: 32, seconds: MEASURE_S }), perfRecord(server.pid, MEASURE_S, file, loadCpu)]);
+  const t1 = threadTimes(server.pid);
+  const us = (seconds) => (seconds * 1e6) / sat.ok;
+  const main = { user: us(t1.mainUser - t0.mainUser), system: us(t1.mainSystem - t0.mainSystem) };
+  const perRequest = main.user + main.system + us(t1.others - t0.others);
+  print(`\n${spec.config}, ${spec.app}, ${node}: ${Math.round(sat.rps)} req/s for ${MEASURE_S} s after ${WARMUP_S} s of warm-up`);
+  print(`call graphs: ${writeCallGraphs(file)}`);
+  print(`server CPU ${perRequest.toFixed(2)} µs per request: main thread ${main.user.toFixed(2)} user + ${main.system.toFixed(2)} system, other threads ${(perRequest - main.user - main.system).toFixed(2)}`);
+  const rows = perfSymbols(file, root);
+  print(`self time per request by symbol, from the samples' shares of that CPU; * = periscope's JavaScript\n`);
+  for (const r of rows.slice(0, TOP)) print(`${(r.share * perRequest).toFixed(3).padStart(8)} µs ${pct(r.share).padStart(7)} ${r.kind.startsWith('periscope') ? '*' : ' '} ${r.symbol}`);
+  const byKind = new Map();
+  for (const r of rows) byKind.set(r.kind, (byKind.get(r.kind) ?? 0) + r.share);
+  print('\nby kind of code:');
+  for (const [kind, share] of [...byKind].sort((a, b) => b[1] - a[1])) print(`${(share * perRequest).toFixed(2).padStart(8)} µs ${pct(share).padStart(7)}  ${kind}`);
 }
 
 function summary(rows, perRequest, unit) {
