@@ -6,7 +6,7 @@ import http from 'node:http';
 import type { EventEmitter } from 'node:events';
 import type { Context } from '@opentelemetry/api';
 import { runWith } from '../telemetry/context.js';
-import { unwrap, wrap } from './patch.js';
+import { wrap } from './patch.js';
 import { reportInternal } from '../report.js';
 import { slot } from './slot.js';
 
@@ -68,15 +68,8 @@ function hookedEmit(original: (...args: unknown[]) => boolean) {
 }
 
 const PROTOTYPES = [http.IncomingMessage.prototype, http.ServerResponse.prototype, http.ClientRequest.prototype];
-let users = 0;
 
-/** Reference-counted: the server and client instrumentations both need it. */
+/** The server and client instrumentations both ask for it; wrap() patches each prototype once. */
 export function enableEmitHooks(): void {
-  if (users++ > 0) return;
   for (const proto of PROTOTYPES) wrap(proto, 'emit', hookedEmit);
-}
-
-export function disableEmitHooks(): void {
-  if (users === 0 || --users > 0) return;
-  for (const proto of PROTOTYPES) unwrap(proto, 'emit');
 }

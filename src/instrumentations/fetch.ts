@@ -156,11 +156,4 @@ export const fetchInstrumentation: Instrumentation = {
     dc.subscribe(CHANNELS.error, onError);
     return ['fetch (undici diagnostics channels)'];
   },
-  disable() {
-    dc.unsubscribe(CHANNELS.create, onCreate);
-    dc.unsubscribe(CHANNELS.headers, onHeaders);
-    dc.unsubscribe(CHANNELS.trailers, onTrailers);
-    dc.unsubscribe(CHANNELS.error, onError);
-    services = undefined;
-  },
 };

@@ -13,8 +13,8 @@ import { clientRequestAttributes, errorType, normalizeMethod, spanName } from '.
 import type { ClientMetricSource } from '../metrics/http-metrics.js';
 import { endClientSpan } from './client-finish.js';
 import { headerAttributes } from '../semconv/redact.js';
-import { disableEmitHooks, enableEmitHooks, track, type EmitterRecord } from './emit-hooks.js';
-import { unwrap, wrap } from './patch.js';
+import { enableEmitHooks, track, type EmitterRecord } from './emit-hooks.js';
+import { wrap } from './patch.js';
 import { reportInternal } from '../report.js';
 import { onHttps } from '../hooks.js';
 import { inspectAs } from './slot.js';
@@ -207,8 +207,6 @@ function clientRequest(defaultProtocol: 'http:' | 'https:') {
     };
 }
 
-let patchedHttps: typeof Https | undefined;
-
 function patchClient(mod: typeof http | typeof Https, name: string, protocol: 'http:' | 'https:', patched: string[]): void {
   if (wrap(mod, 'request', clientRequest(protocol))) patched.push(`${name}.request`);
   if (wrap(mod, 'get', clientRequest(protocol))) patched.push(`${name}.get`);
@@ -221,19 +219,8 @@ export const httpClientInstrumentation: Instrumentation = {
     enableEmitHooks();
     const patched: string[] = [];
     patchClient(http, 'http', 'http:', patched);
-    onHttps((https) => {
-      patchedHttps = https;
-      patchClient(https, 'https', 'https:', []);
-    });
+    onHttps((https) => patchClient(https, 'https', 'https:', []));
     patched.push('https.request', 'https.get');
     return patched;
-  },
-  disable() {
-    for (const mod of patchedHttps === undefined ? [http] : [http, patchedHttps]) {
-      unwrap(mod, 'request');
-      unwrap(mod, 'get');
-    }
-    disableEmitHooks();
-    services = undefined;
   },
 };

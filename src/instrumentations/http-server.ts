@@ -3,7 +3,6 @@
 // span's context active for the handler and everything it triggers, and hands the response to
 // finish(), the one place a server span ends.
 import http from 'node:http';
-import type * as Https from 'node:https';
 import { ROOT_CONTEXT, SpanKind, SpanStatusCode, type Context, type Span } from '@opentelemetry/api';
 import { runWith, withSpan } from '../telemetry/context.js';
 import { now } from '../telemetry/clock.js';
@@ -11,13 +10,13 @@ import { RecordingSpan } from '../telemetry/span.js';
 import { errorType, normalizeMethod, serverRequestAttributes, serverStatusIsError, spanName, targetPath } from '../semconv/http.js';
 import type { ServerMetricSource } from '../metrics/http-metrics.js';
 import { headerAttributes } from '../semconv/redact.js';
-import { disableEmitHooks, enableEmitHooks, recordOf, track, type EmitterRecord } from './emit-hooks.js';
-import { unwrap, wrap } from './patch.js';
+import { enableEmitHooks, recordOf, track, type EmitterRecord } from './emit-hooks.js';
+import { wrap } from './patch.js';
 import { reportInternal } from '../report.js';
 import { onHttps } from '../hooks.js';
 import { inspectAs } from './slot.js';
 import { noteThrowFrom } from '../lifecycle.js';
-import { accessLog, closeAccessLog, openAccessLog, type AccessStart } from './logs/access-log.js';
+import { accessLog, openAccessLog, type AccessStart } from './logs/access-log.js';
 import type { AgentServices, Instrumentation } from './types.js';
 
 // Events that carry a request: Node emits checkContinue/checkExpectation instead of 'request'
@@ -240,8 +239,6 @@ export function recordServerError(req: object, err: unknown): void {
   ex.span.attributes['error.type'] = errorType(err);
 }
 
-let patchedHttps: typeof Https | undefined;
-
 export const httpServerInstrumentation: Instrumentation = {
   name: 'http',
   enable(s) {
@@ -250,18 +247,8 @@ export const httpServerInstrumentation: Instrumentation = {
     enableEmitHooks();
     const patched: string[] = [];
     if (wrap(http.Server.prototype, 'emit', serverEmit('http'))) patched.push('http.Server');
-    onHttps((https) => {
-      patchedHttps = https;
-      wrap(https.Server.prototype, 'emit', serverEmit('https'));
-    });
+    onHttps((https) => wrap(https.Server.prototype, 'emit', serverEmit('https')));
     patched.push('https.Server');
     return patched;
-  },
-  disable() {
-    unwrap(http.Server.prototype, 'emit');
-    if (patchedHttps !== undefined) unwrap(patchedHttps.Server.prototype, 'emit');
-    disableEmitHooks();
-    closeAccessLog();
-    services = undefined;
   },
 };

@@ -21,7 +21,3 @@ export function wrap<T extends object>(target: T, name: string, wrapper: (origin
   });
   return true;
 }
-
-export function unwrap<T extends object>(target: T, name: string): void {
-  if (isWrapped(target, name)) shimmer.unwrap(target as any, name);
-}

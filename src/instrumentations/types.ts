@@ -23,5 +23,4 @@ export interface Instrumentation {
   readonly name: string;
   /** What was patched, for the debug start-up line. */
   enable(services: AgentServices): string[];
-  disable(): void;
 }

@@ -121,15 +121,10 @@ export class AccessLog {
       }),
     );
   }
-
-  close(): void {
-    this.writer.close();
-  }
 }
 
 /** undefined while the access log is off: the check finish() makes. */
 export let accessLog: AccessLog | undefined;
-let onExit: (() => void) | undefined;
 
 const trouble = (kind: string, message: string): void => warnOnce(W.ACCESS_LOG, kind, `PERISCOPE_ACCESS_LOG: ${message}`);
 
@@ -146,13 +141,5 @@ export function openAccessLog(target: string | undefined): void {
   }
   const writer = new LineWriter(fd, own, trouble);
   accessLog = new AccessLog(writer);
-  onExit = () => writer.flushSync();
-  process.on('exit', onExit);
-}
-
-export function closeAccessLog(): void {
-  if (onExit !== undefined) process.removeListener('exit', onExit);
-  onExit = undefined;
-  accessLog?.close();
-  accessLog = undefined;
+  process.on('exit', () => writer.flushSync());
 }

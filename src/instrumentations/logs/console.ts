@@ -3,7 +3,7 @@
 // and then nothing is patched. Outside a span the call goes through untouched.
 import { format } from 'node:util';
 import { activeLogIds } from './correlation.js';
-import { unwrap, wrap } from '../patch.js';
+import { wrap } from '../patch.js';
 import type { Instrumentation } from '../types.js';
 
 const METHODS = ['log', 'info', 'warn', 'error', 'debug', 'trace'] as const;
@@ -55,8 +55,5 @@ export const consoleInstrumentation: Instrumentation = {
       );
     }
     return ['console'];
-  },
-  disable() {
-    for (const m of METHODS) unwrap(console, m);
   },
 };
