@@ -15,7 +15,7 @@ export function perfNodeArgs(stem) {
 /** Whether `perf` (Debian package linux-perf) can sample here: it is installed and allowed to. */
 export function perfUsable() {
   const r = spawnSync('perf', ['stat', '-e', 'cpu-clock', '--', 'true'], { encoding: 'utf8' });
-  return r.status === 0 ? null : (r.error?.message ?? r.stderr.trim().split('\n').pop() ?? `perf exited ${r.status}`);
+  return r.status === 0 ? null : r.error?.message || r.stderr.trim().split('\n').pop() || `perf exited ${r.status}`;
 }
 
 /** Samples `pid` for `seconds` with call graphs into `file`, perf itself on `cpu`; resolves when done. */
