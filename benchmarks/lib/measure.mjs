@@ -93,10 +93,6 @@ export function median(values) {
 }
 
 /**
- * Median wall time in ms of each command, run `runs` times in alternation on `cpu`, after one
- * discarded run each to warm the page cache. commands: { name: { argv: [bin, ...args], env, cwd } }.
- */
-/**
  * `node [args] -e 0` as start-up is measured: a clean environment, the metrics port on port 0 on
  * loopback (a busy 9464 must not change the figure).
  */
@@ -105,6 +101,10 @@ export function startupCommand(nodeBin, config) {
   return { argv: [nodeBin, ...(config?.args ?? []), '-e', '0'], env: { ...env, ...config?.env }, cwd: config?.cwd };
 }
 
+/**
+ * Median wall time in ms of each command, run `runs` times in alternation on `cpu`, after one
+ * discarded run each to warm the page cache. commands: { name: { argv: [bin, ...args], env, cwd } }.
+ */
 export function startupTimes(commands, { runs, cpu }) {
   const times = Object.fromEntries(Object.keys(commands).map((k) => [k, []]));
   for (let i = -1; i < runs; i++) {
