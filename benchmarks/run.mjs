@@ -20,11 +20,14 @@ import { markdown, summary } from './lib/report.mjs';
 import { preparePeers } from './lib/peers.mjs';
 import { profile } from './lib/profile.mjs';
 import { periscopeConfigs as configsFor } from './lib/configs.mjs';
+import { NODE_MATRIX, nodeBinary } from '../scripts/node-matrix.mjs';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const ROOT = resolve(HERE, '..');
 const REGISTER = join(ROOT, 'dist', 'register.js');
-const NODE24 = { version: '24.21.0', bin: join(ROOT, '.cache', 'node', '24.21.0', 'bin', 'node') };
+// The targets are for Node 24: the test matrix's latest 24.x, so benchmarks and tests move together.
+const NODE24_VERSION = NODE_MATRIX.map((m) => m.version).find((v) => v.startsWith('24.'));
+const NODE24 = { version: NODE24_VERSION, bin: nodeBinary(NODE24_VERSION) };
 const SERVER_CPU = 0;
 const LOAD_CPU = 1;
 

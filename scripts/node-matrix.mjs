@@ -17,9 +17,9 @@ export const CACHE_DIR = join(ROOT, '.cache', 'node');
 
 export const NODE_MATRIX = Object.freeze([
   { version: '22.15.0', why: 'has module.registerHooks, which import-in-the-middle cannot use yet' },
-  { version: '22.23.3', why: 'latest 22.x' },
-  { version: '24.21.0', why: 'latest 24.x' },
-  { version: '26.10.0', why: 'latest 26.x' },
+  { version: '22.23.5', why: 'latest 22.x' },
+  { version: '24.22.3', why: 'latest 24.x' },
+  { version: '26.12.1', why: 'latest 26.x' },
 ]);
 
 const PACK_TIMEOUT_MS = 10 * 60_000;
