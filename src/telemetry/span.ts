@@ -12,11 +12,12 @@ import {
   type SpanContext,
   type SpanStatus,
   type TimeInput,
+  type TraceState,
 } from '@opentelemetry/api';
 import type { SpanLimits } from '../config.js';
 import { mergeAttributes, sanitizeValue } from './attributes.js';
 import { now, toEpochMs } from './clock.js';
-import { isHexId, type SpanIdWords } from './ids.js';
+import { isHexId, newSpanId, newTraceId, type SpanIdWords } from './ids.js';
 import type { FinishedSpan, InstrumentationScope, Resource, SpanEventData, SpanLinkData } from './types.js';
 
 export interface SpanSink {
@@ -219,11 +220,27 @@ function isTimeInput(v: unknown): v is TimeInput {
  * A span started here that records nothing (unsampled, or no exporter): only its context, which
  * it propagates. Ours rather than the API's wrapSpanContext() so that propagation and child
  * spans can tell its ids are valid and lower-case without testing them (isLocalSpan).
+ *
+ * Its ids are drawn when its context is first asked for (propagation, a child span, a log line),
+ * then kept: with export off, a request that calls nothing and logs nothing draws none. That was
+ * ~2,100 of the ~9,700 instructions periscope added to a hello-world request on Node 24.22.
  */
 export class UnsampledSpan implements Span {
-  constructor(private readonly sc: SpanContext) {}
+  private sc: SpanContext | undefined = undefined;
+
+  /** `traceId`: the parent's, or one the sampler read; undefined for a root whose id is not drawn yet. */
+  constructor(
+    private readonly traceId: string | undefined,
+    private readonly traceFlags: number,
+    private readonly traceState: TraceState | undefined,
+  ) {}
 
   spanContext(): SpanContext {
+    if (this.sc === undefined) {
+      const sc: SpanContext = { traceId: this.traceId ?? newTraceId(), spanId: newSpanId(), traceFlags: this.traceFlags, isRemote: false };
+      if (this.traceState !== undefined) sc.traceState = this.traceState;
+      this.sc = sc;
+    }
     return this.sc;
   }
 

@@ -48,16 +48,21 @@ export class PeriscopeTracer implements Tracer {
     const parentSpan = root ? undefined : trace.getSpan(parentCtx);
     const p = parentSpan?.spanContext();
     const parent = p !== undefined && (isLocalSpan(parentSpan) || isSpanContextValid(p)) ? p : undefined;
+    const sampler = this.pipeline.sampler;
     // The API accepts upper-case hex ids; ours are lower case, which propagation relies on (isLocalSpan).
-    const traceId = parent === undefined ? newTraceId() : isLocalSpan(parentSpan) ? parent.traceId : parent.traceId.toLowerCase();
-    const sampled = this.pipeline.sampler(parent, traceId);
+    // A root's trace id is drawn here only for a sampler that decides by it; else when the span
+    // records, or when something first asks a non-recording span for its context.
+    let traceId =
+      parent === undefined ? (sampler.readsTraceId ? newTraceId() : undefined) : isLocalSpan(parentSpan) ? parent.traceId : parent.traceId.toLowerCase();
+    const sampled = sampler(parent, traceId);
     const flags = (parent ? parent.traceFlags & FLAG_RANDOM : FLAG_RANDOM) | (sampled ? FLAG_SAMPLED : 0);
-    const sc: SpanContext = { traceId, spanId: newSpanId(), traceFlags: flags, isRemote: false };
-    if (parent?.traceState !== undefined) sc.traceState = parent.traceState;
     const sink = this.pipeline.sink;
     // An unsampled span still gets its own span id and the parent's flags, so the context it
     // propagates downstream is right; it just records nothing.
-    if (!sampled || sink === undefined) return new UnsampledSpan(sc);
+    if (!sampled || sink === undefined) return new UnsampledSpan(traceId, flags, parent?.traceState);
+    traceId ??= newTraceId();
+    const sc: SpanContext = { traceId, spanId: newSpanId(), traceFlags: flags, isRemote: false };
+    if (parent?.traceState !== undefined) sc.traceState = parent.traceState;
     const span = new RecordingSpan(sc, name, kind, parent, startTime, this.scope, this.pipeline.resource, this.pipeline.limits, sink);
     if (attributes !== undefined) span.attributes = attributes;
     // Nothing has drawn an id since this span's: spanIdWords reads the words just drawn.

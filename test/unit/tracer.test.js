@@ -23,11 +23,11 @@ const LIMITS = {
 const REMOTE = { traceId: '4bf92f3577b34da6a3ce929d0e0e4736', spanId: '00f067aa0ba902b7', isRemote: true };
 
 /** A tracer whose ended spans land in `ended`. Pass `sink: undefined` for a pipeline without exporters. */
-function setup({ sampler = 'always_on', limits = {}, ...rest } = {}) {
+function setup({ sampler = 'always_on', ratio = 1, limits = {}, ...rest } = {}) {
   const ended = [];
   const sink = 'sink' in rest ? rest.sink : { onEnd: (span) => ended.push(span) };
   const provider = new PeriscopeTracerProvider({
-    sampler: createSampler(sampler, 1),
+    sampler: createSampler(sampler, ratio),
     resource: { attributes: { 'service.name': 'unit' } },
     limits: { ...LIMITS, ...limits },
     sink,
@@ -129,6 +129,45 @@ describe('span creation', () => {
     assert.equal(span.isRecording(), false);
     assert.ok(isSpanContextValid(span.spanContext()));
     span.end();
+  });
+
+  it('gives a non-recording root span one valid context, the same object every time it is asked', () => {
+    const { tracer } = setup({ sink: undefined });
+    const root = tracer.startSpan('root', {}, ROOT_CONTEXT);
+    const sc = root.spanContext();
+    assert.ok(isSpanContextValid(sc));
+    assert.match(sc.traceId, /^[0-9a-f]{32}$/);
+    assert.equal(sc.traceFlags, 0x03); // parent-based always_on root: sampled, random trace id
+    assert.equal(sc.isRemote, false);
+    assert.equal(root.spanContext(), sc);
+    assert.deepEqual({ ...root.spanContext() }, { ...sc });
+  });
+
+  it('gives the children of a non-recording span its trace id and their own span ids', () => {
+    const { tracer } = setup({ sink: undefined });
+    const root = tracer.startSpan('root', {}, ROOT_CONTEXT);
+    const a = tracer.startSpan('a', {}, trace.setSpan(ROOT_CONTEXT, root));
+    const b = tracer.startSpan('b', {}, trace.setSpan(ROOT_CONTEXT, root));
+    // The children are asked first: the root's context must already be the one they descend from.
+    const [sa, sb] = [a.spanContext(), b.spanContext()];
+    assert.equal(sa.traceId, root.spanContext().traceId);
+    assert.equal(sb.traceId, root.spanContext().traceId);
+    assert.equal(new Set([sa.spanId, sb.spanId, root.spanContext().spanId]).size, 3);
+  });
+
+  it('keeps on an unsampled root the trace id the ratio sampler decided by', () => {
+    const { tracer, ended } = setup({ sampler: 'traceidratio', ratio: 0.5 });
+    const unsampled = [];
+    for (let i = 0; i < 400; i++) {
+      const span = tracer.startSpan('x', {}, ROOT_CONTEXT);
+      if (!span.isRecording()) unsampled.push(span);
+      span.end();
+    }
+    // The decision is the rightmost 52 bits of the trace id against half their range.
+    const low = (traceId) => parseInt(traceId.slice(19, 32), 16) < 2 ** 51;
+    assert.ok(unsampled.length > 100 && ended.length > 100, `${unsampled.length} unsampled, ${ended.length} sampled`);
+    for (const span of unsampled) assert.equal(low(span.spanContext().traceId), false);
+    for (const span of ended) assert.equal(low(span.traceId), true);
   });
 
   it('ignores the active parent when options.root is set', () => {
