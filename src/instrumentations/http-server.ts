@@ -117,7 +117,7 @@ function finish(ex: ServerExchange, status: number | undefined, error: string | 
       (end - ex.startTime) / 1000,
       ex.requestBytes,
       res === undefined ? -1 : contentLength(res.getHeader('content-length')),
-      recording ? span.spanContext() : undefined,
+      recording ? span.idWords : undefined,
     );
   }
   if (accessLog !== undefined) accessLog.record(ex, status, error, res, end);

@@ -1,7 +1,7 @@
 // The HTTP metrics of the stable semantic conventions, named as the OTel→Prometheus
 // compatibility rules say (dots → underscores, unit suffix `_seconds`/`_bytes`). Recorded from
 // the instrumentations' finish(), the single point where a span ends, with the same status.
-import type { SpanContext } from '@opentelemetry/api';
+import type { SpanIdWords } from '../telemetry/ids.js';
 import { Histogram, UpDownGauge, type GaugeSeries, type HistogramSeries } from './instruments.js';
 import type { Family } from './types.js';
 
@@ -96,8 +96,8 @@ export class HttpMetrics {
     this.serverActive.addTo(this.activeSeries(s), 1);
   }
 
-  /** `exemplar` only for sampled spans: it becomes the bucket's exemplar. */
-  serverFinished(s: ServerMetricSource, seconds: number, reqBytes: number, resBytes: number, exemplar?: SpanContext): void {
+  /** `exemplar`, a sampled span's ids, only for sampled spans: it becomes the bucket's exemplar. */
+  serverFinished(s: ServerMetricSource, seconds: number, reqBytes: number, resBytes: number, exemplar?: SpanIdWords): void {
     this.serverActive.addTo(this.activeSeries(s), -1);
     const l = this.last;
     if (
@@ -121,7 +121,7 @@ export class HttpMetrics {
     if (resBytes >= 0) this.serverResponseSize.record((this.lastResponseSize ??= this.serverResponseSize.seriesFor(this.lastKey, serverLabels, s)), resBytes);
   }
 
-  clientFinished(c: ClientMetricSource, seconds: number, exemplar?: SpanContext): void {
+  clientFinished(c: ClientMetricSource, seconds: number, exemplar?: SpanIdWords): void {
     const l = this.lastClient;
     if (
       this.lastClientDuration === undefined ||

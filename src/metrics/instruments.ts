@@ -2,14 +2,14 @@
 // every observe (and again for an exemplar); on a path that runs for every request we instead
 // look a series up by a key string the caller builds once (and keeps the series while the labels
 // stay the same), and keep bucket counts in a typed array. Series are capped per metric: past the cap, new label sets fold into one overflow series.
-import type { SpanContext } from '@opentelemetry/api';
+import { spanIdHex, traceIdHex, type SpanIdWords } from '../telemetry/ids.js';
 import type { Exemplar, Family, Sample } from './types.js';
 
 export const OVERFLOW_LABELS: Readonly<Record<string, string>> = Object.freeze({ otel_metric_overflow: 'true' });
 
 interface MutableExemplar {
-  /** The sampled span's context; a scrape reads its ids. */
-  span: SpanContext;
+  /** The sampled span's ids as words: a scrape formats the hex, not every request. */
+  ids: SpanIdWords;
   value: number;
   time: number;
 }
@@ -61,7 +61,7 @@ export class Histogram {
     return s;
   }
 
-  record(s: HistogramSeries, value: number, exemplar?: SpanContext): void {
+  record(s: HistogramSeries, value: number, exemplar?: SpanIdWords): void {
     if (s === this.overflow) this.cap.overflowed++;
     const b = this.bounds;
     let i = 0;
@@ -71,9 +71,9 @@ export class Histogram {
     s.count++;
     if (exemplar !== undefined) {
       const e = s.exemplars[i];
-      if (e === undefined) s.exemplars[i] = { span: exemplar, value, time: Date.now() / 1000 };
+      if (e === undefined) s.exemplars[i] = { ids: exemplar, value, time: Date.now() / 1000 };
       else {
-        e.span = exemplar;
+        e.ids = exemplar;
         e.value = value;
         e.time = Date.now() / 1000;
       }
@@ -95,7 +95,7 @@ export class Histogram {
         const le = i < this.bounds.length ? String(this.bounds[i]) : '+Inf';
         const e = s.exemplars[i];
         const exemplar: Exemplar | undefined =
-          e === undefined ? undefined : { labels: { trace_id: e.span.traceId, span_id: e.span.spanId }, value: e.value, timestamp: e.time };
+          e === undefined ? undefined : { labels: { trace_id: traceIdHex(e.ids), span_id: spanIdHex(e.ids) }, value: e.value, timestamp: e.time };
         samples.push({ name: `${this.name}_bucket`, labels: { ...s.labels, le }, value: cumulative, exemplar });
       }
       samples.push({ name: `${this.name}_sum`, labels: s.labels, value: s.sum });

@@ -4,19 +4,18 @@
 // which pays a native call per id.
 //
 // The ids stay plain strings on a plain SpanContext object: apps spread, clone and compare span
-// contexts, so laziness through getters (tried: −0.3 µs a request) would break them. A recording
-// span also keeps its ids' words (SpanIdWords), which the protobuf encoder writes as they are:
-// parsing the hex back took two charCodeAt a byte, ~1,700 instructions a root span on Node 24, a
-// third of its encoding.
+// contexts, so laziness through getters on that object would break them. A recording span is
+// born with its ids' words (SpanIdWords) only, which the protobuf encoder writes as they are
+// (parsing hex back took two charCodeAt a byte, ~1,700 instructions a root span on Node 24); it
+// formats the hex, and builds its SpanContext, the first time something asks (span.ts).
 import { randomFillSync } from 'node:crypto';
 
 const POOL_WORDS = 32768;
 const pool = new Uint16Array(POOL_WORDS);
 let next = POOL_WORDS;
 
-// The words of the last ids drawn, for spanIdWords(): valid until the next id is drawn.
+// The words of the last trace id newTraceId() drew, for spanIdWords(): valid until the next one.
 const lastTrace = new Uint16Array(8);
-const lastSpan = new Uint16Array(4);
 
 function draw(): number {
   if (next === POOL_WORDS) {
@@ -72,7 +71,6 @@ export function newSpanId(): string {
   for (;;) {
     const a = draw(), b = draw(), c = draw(), d = draw();
     if ((a | b | c | d) !== 0) {
-      lastSpan[0] = a; lastSpan[1] = b; lastSpan[2] = c; lastSpan[3] = d;
       return hex4(a, b, c, d);
     }
   }
@@ -118,30 +116,54 @@ export class SpanIdWords {
   hasParent = false;
 }
 
+/** A span id's words, drawn into w.s0–s3. */
+function drawSpanWords(w: SpanIdWords): void {
+  for (;;) {
+    const a = draw(), b = draw(), c = draw(), d = draw();
+    if ((a | b | c | d) !== 0) {
+      w.s0 = a; w.s1 = b; w.s2 = c; w.s3 = d;
+      return;
+    }
+  }
+}
+
+/** A trace id's words, drawn into w.t0–t7. */
+function drawTraceWords(w: SpanIdWords): void {
+  for (;;) {
+    const a = draw(), b = draw(), c = draw(), d = draw(), e = draw(), f = draw(), g = draw(), h = draw();
+    if ((a | b | c | d | e | f | g | h) !== 0) {
+      w.t0 = a; w.t1 = b; w.t2 = c; w.t3 = d; w.t4 = e; w.t5 = f; w.t6 = g; w.t7 = h;
+      return;
+    }
+  }
+}
+
 /**
- * The words of a span whose span id newSpanId() has just drawn, nothing drawn since. Its trace id
- * is the one newTraceId() drew last when it has no parent; else the parent's: copied from the
- * parent's words when it is a local recording span, or parsed once from the parent's hex ids
- * (valid, as the tracer checked: either case).
+ * A new recording span's ids as words, its span id freshly drawn. Its trace id: for a root, the
+ * one newTraceId() drew last when `rootTraceIdDrawn` (a ratio sampler decided by it; nothing has
+ * been drawn since), else freshly drawn; for a child, the parent's, copied from the parent's words
+ * when it is a local recording span, or parsed once from the parent's hex ids (valid, as the
+ * tracer checked: either case).
  */
 export function spanIdWords(
   parent: { readonly traceId: string; readonly spanId: string } | undefined,
   parentWords: SpanIdWords | undefined,
+  rootTraceIdDrawn: boolean,
 ): SpanIdWords {
   const w = new SpanIdWords();
-  w.s0 = lastSpan[0]!;
-  w.s1 = lastSpan[1]!;
-  w.s2 = lastSpan[2]!;
-  w.s3 = lastSpan[3]!;
+  drawSpanWords(w);
   if (parent === undefined) {
-    w.t0 = lastTrace[0]!;
-    w.t1 = lastTrace[1]!;
-    w.t2 = lastTrace[2]!;
-    w.t3 = lastTrace[3]!;
-    w.t4 = lastTrace[4]!;
-    w.t5 = lastTrace[5]!;
-    w.t6 = lastTrace[6]!;
-    w.t7 = lastTrace[7]!;
+    if (!rootTraceIdDrawn) drawTraceWords(w);
+    else {
+      w.t0 = lastTrace[0]!;
+      w.t1 = lastTrace[1]!;
+      w.t2 = lastTrace[2]!;
+      w.t3 = lastTrace[3]!;
+      w.t4 = lastTrace[4]!;
+      w.t5 = lastTrace[5]!;
+      w.t6 = lastTrace[6]!;
+      w.t7 = lastTrace[7]!;
+    }
     return w;
   }
   w.hasParent = true;
@@ -182,4 +204,14 @@ function hexWord(hex: string, at: number): number {
   let n = 0;
   for (let i = at; i < at + 4; i++) n = (n << 4) | hexDigit(hex.charCodeAt(i));
   return n;
+}
+
+/** The trace id of `w` as 32 lower-case hex digits. */
+export function traceIdHex(w: SpanIdWords): string {
+  return hex8(w.t0, w.t1, w.t2, w.t3, w.t4, w.t5, w.t6, w.t7);
+}
+
+/** The span id of `w` as 16 lower-case hex digits. */
+export function spanIdHex(w: SpanIdWords): string {
+  return hex4(w.s0, w.s1, w.s2, w.s3);
 }

@@ -14,7 +14,7 @@ import {
 import type { SpanLimits } from '../config.js';
 import { activeContext, runWith, withSpan } from './context.js';
 import { now, toEpochMs } from './clock.js';
-import { newSpanId, newTraceId, spanIdWords } from './ids.js';
+import { newTraceId, spanIdWords } from './ids.js';
 import { RecordingSpan, UnsampledSpan, isLocalSpan, type SpanSink } from './span.js';
 import { isTracingSuppressed } from './suppress.js';
 import type { Sampler } from './sampler.js';
@@ -50,9 +50,9 @@ export class PeriscopeTracer implements Tracer {
     const parent = p !== undefined && (isLocalSpan(parentSpan) || isSpanContextValid(p)) ? p : undefined;
     const sampler = this.pipeline.sampler;
     // The API accepts upper-case hex ids; ours are lower case, which propagation relies on (isLocalSpan).
-    // A root's trace id is drawn here only for a sampler that decides by it; else when the span
-    // records, or when something first asks a non-recording span for its context.
-    let traceId =
+    // A root's trace id is drawn here only for a sampler that decides by it; else as words when
+    // the span records, or when something first asks a non-recording span for its context.
+    const traceId =
       parent === undefined ? (sampler.readsTraceId ? newTraceId() : undefined) : isLocalSpan(parentSpan) ? parent.traceId : parent.traceId.toLowerCase();
     const sampled = sampler(parent, traceId);
     const flags = (parent ? parent.traceFlags & FLAG_RANDOM : FLAG_RANDOM) | (sampled ? FLAG_SAMPLED : 0);
@@ -60,14 +60,11 @@ export class PeriscopeTracer implements Tracer {
     // An unsampled span still gets its own span id and the parent's flags, so the context it
     // propagates downstream is right; it just records nothing.
     if (!sampled || sink === undefined) return new UnsampledSpan(traceId, flags, parent?.traceState);
-    traceId ??= newTraceId();
-    const sc: SpanContext = { traceId, spanId: newSpanId(), traceFlags: flags, isRemote: false };
-    if (parent?.traceState !== undefined) sc.traceState = parent.traceState;
-    const span = new RecordingSpan(sc, name, kind, parent, startTime, this.scope, this.pipeline.resource, this.pipeline.limits, sink);
-    if (attributes !== undefined) span.attributes = attributes;
-    // Nothing has drawn an id since this span's: spanIdWords reads the words just drawn.
+    // Nothing has drawn an id since a sampler's newTraceId(): spanIdWords reads the words it drew.
     const localParent = parentSpan instanceof RecordingSpan ? parentSpan : undefined;
-    span.idWords = spanIdWords(parent, localParent?.idWords);
+    const words = spanIdWords(parent, localParent?.idWords, traceId !== undefined);
+    const span = new RecordingSpan(words, traceId, flags, parent?.traceState, name, kind, parent, startTime, this.scope, this.pipeline.resource, this.pipeline.limits, sink);
+    if (attributes !== undefined) span.attributes = attributes;
     span.localParent = localParent;
     return span;
   }

@@ -410,18 +410,29 @@ test('spans the tracer records encode their own ids: root, local child, remote c
   tracer.startSpan('remote lower', {}, trace.setSpanContext(ROOT_CONTEXT, { ...remote, traceId: remote.traceId.toLowerCase(), spanId: remote.spanId.toLowerCase() })).end();
   const quiet = unrecorded.startSpan('unrecorded', {}, ROOT_CONTEXT);
   tracer.startSpan('child of unrecorded', {}, trace.setSpan(ROOT_CONTEXT, quiet)).end();
+  // Roots of a ratio sampler, whose trace id is drawn as hex before the decision: the sampled
+  // ones must record the very id the sampler read.
+  const ratio = new PeriscopeTracerProvider({ ...pipeline, sampler: createSampler('traceidratio', 0.5) }).getTracer('ids-test');
+  const ratioRoots = [];
+  for (let i = 0; i < 200; i++) {
+    const span = ratio.startSpan('ratio root', {}, ROOT_CONTEXT);
+    if (span.isRecording()) ratioRoots.push(span.spanContext().traceId);
+    span.end();
+  }
   spans.push(...ended);
   const q = new ProtoSpanQueue();
   for (const s of spans) q.push(s);
   const decoded = officialDecode(q.take(spans.length).data).resourceSpans[0].scopeSpans[0].spans;
-  assert.equal(decoded.length, 9003);
+  assert.equal(decoded.length, 9003 + ratioRoots.length);
   decoded.forEach((d, i) => {
     const s = spans[i];
     assert.equal(d.traceId, s.traceId.toLowerCase(), `span ${i} (${s.name}) trace id`);
     assert.equal(d.spanId, s.spanId, `span ${i} (${s.name}) span id`);
     assert.equal(d.parentSpanId ?? '', (s.parentSpanId ?? '').toLowerCase(), `span ${i} (${s.name}) parent span id`);
   });
-  const byName = Object.fromEntries(decoded.slice(-3).map((d) => [d.name, d]));
+  assert.ok(ratioRoots.length > 50, `${ratioRoots.length} of 200 ratio roots sampled`);
+  assert.deepEqual(decoded.filter((d) => d.name === 'ratio root').map((d) => d.traceId), ratioRoots);
+  const byName = Object.fromEntries(decoded.filter((d) => d.name !== 'ratio root').slice(-3).map((d) => [d.name, d]));
   assert.equal(byName['remote upper'].traceId, '4bf92f3577b34da6a3ce929d0e0e4736');
   assert.equal(byName['remote upper'].parentSpanId, '00f067aa0ba902b7');
   assert.deepEqual(byName['remote lower'].parentSpanId, byName['remote upper'].parentSpanId);

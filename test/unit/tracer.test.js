@@ -142,6 +142,19 @@ describe('span creation', () => {
     assert.equal(root.spanContext(), sc);
   });
 
+  it('gives a recording span one context, the same object every time, with the ids it records', () => {
+    const { tracer } = setup();
+    const root = tracer.startSpan('root', {}, ROOT_CONTEXT);
+    const sc = root.spanContext();
+    assert.equal(root.spanContext(), sc);
+    assert.match(sc.traceId, /^[0-9a-f]{32}$/);
+    assert.match(sc.spanId, /^[0-9a-f]{16}$/);
+    assert.equal(sc.traceId, root.traceId);
+    assert.equal(sc.spanId, root.spanId);
+    assert.deepEqual({ ...sc }, { traceId: root.traceId, spanId: root.spanId, traceFlags: 0x03, isRemote: false });
+    root.end();
+  });
+
   it('gives the children of a non-recording span its trace id and their own span ids', () => {
     const { tracer } = setup({ sink: undefined });
     const root = tracer.startSpan('root', {}, ROOT_CONTEXT);
