@@ -32,6 +32,16 @@ const EMPTY: never[] = [];
 Object.freeze(EMPTY);
 const UNSET_STATUS = Object.freeze({ code: SpanStatusCode.UNSET as number });
 
+/**
+ * The context of a span started here, made once per span: a plain object (apps spread and clone
+ * it), with `traceState` only when there is one.
+ */
+function localContext(traceId: string, spanId: string, traceFlags: number, traceState: TraceState | undefined): SpanContext {
+  const sc: SpanContext = { traceId, spanId, traceFlags, isRemote: false };
+  if (traceState !== undefined) sc.traceState = traceState;
+  return sc;
+}
+
 export class RecordingSpan implements Span, FinishedSpan {
   name: string;
   readonly kind: number;
@@ -92,12 +102,7 @@ export class RecordingSpan implements Span, FinishedSpan {
 
   /** The same object every time, made on the first call. */
   spanContext(): SpanContext {
-    if (this.sc === undefined) {
-      const sc: SpanContext = { traceId: this.traceId, spanId: this.spanId, traceFlags: this.traceFlags, isRemote: false };
-      if (this.traceStateOf !== undefined) sc.traceState = this.traceStateOf;
-      this.sc = sc;
-    }
-    return this.sc;
+    return (this.sc ??= localContext(this.traceId, this.spanId, this.traceFlags, this.traceStateOf));
   }
 
   setAttribute(key: string, value: AttributeValue): this {
@@ -257,12 +262,7 @@ export class UnsampledSpan implements Span {
   ) {}
 
   spanContext(): SpanContext {
-    if (this.sc === undefined) {
-      const sc: SpanContext = { traceId: this.traceId ?? newTraceId(), spanId: newSpanId(), traceFlags: this.traceFlags, isRemote: false };
-      if (this.traceState !== undefined) sc.traceState = this.traceState;
-      this.sc = sc;
-    }
-    return this.sc;
+    return (this.sc ??= localContext(this.traceId ?? newTraceId(), newSpanId(), this.traceFlags, this.traceState));
   }
 
   setAttribute(): this {
