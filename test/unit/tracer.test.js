@@ -56,6 +56,22 @@ describe('ids', () => {
     }
   });
 
+  it('draws each id from random words no other id used: an id never starts with a word of the one before', () => {
+    // Overlapping ids would be distinct strings sharing bits. By chance, an id's first 16-bit word
+    // is among the 4 or 8 of the id before in ~1 pair of 10,000 (expected here: ~1.5).
+    const words = (hex) => new Set(hex.match(/.{4}/g));
+    let prev = newSpanId();
+    let shared = 0;
+    for (let i = 0; i < 6_000; i++) {
+      const t = newTraceId();
+      const s = newSpanId();
+      if (words(prev).has(t.slice(0, 4))) shared++;
+      if (words(t).has(s.slice(0, 4))) shared++;
+      prev = s;
+    }
+    assert.ok(shared < 20, `${shared} of 12,000 ids start with a word of the id before`);
+  });
+
   it('uses every hex digit in every position', () => {
     const digits = Array.from({ length: 32 }, () => new Set());
     for (let i = 0; i < 2_000; i++) [...newTraceId()].forEach((c, at) => digits[at].add(c));
