@@ -20,9 +20,11 @@ import { accessLog, openAccessLog, type AccessStart } from './logs/access-log.js
 import type { AgentServices, Instrumentation } from './types.js';
 
 // Events that carry a request: Node emits checkContinue/checkExpectation instead of 'request'
-// when the app listens for them; upgrade and connect hand the socket over to the app.
-const REQUEST_EVENTS = new Set<string | symbol>(['request', 'checkContinue', 'checkExpectation']);
-const HANDOFF_EVENTS = new Set<string | symbol>(['upgrade', 'connect']);
+// when the app listens for them; upgrade and connect hand the socket over to the app. Compared,
+// not looked up in a Set: event names are internalized strings, so `===` is one pointer
+// comparison where Set#has hashed and probed on every emit of every server.
+const isRequestEvent = (event: string | symbol): boolean => event === 'request' || event === 'checkContinue' || event === 'checkExpectation';
+const isHandoffEvent = (event: string | symbol): boolean => event === 'upgrade' || event === 'connect';
 
 let services: AgentServices | undefined;
 
@@ -182,8 +184,8 @@ const headerGetter = {
 function serverEmit(scheme: 'http' | 'https') {
   return (original: (...args: unknown[]) => boolean) =>
     function emit(this: object, event: string | symbol, req: unknown) {
-      const isRequest = REQUEST_EVENTS.has(event);
-      if (!isRequest && !HANDOFF_EVENTS.has(event)) return Reflect.apply(original, this, arguments);
+      const isRequest = isRequestEvent(event);
+      if (!isRequest && !isHandoffEvent(event)) return Reflect.apply(original, this, arguments);
       let ex: ServerExchange | undefined;
       try {
         if (req instanceof http.IncomingMessage) {
