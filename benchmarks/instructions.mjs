@@ -4,7 +4,7 @@
 // It counts what the process executes in user space (JavaScript, V8, Node's C++), not the kernel's
 // share or cache misses: a change is confirmed here, its cost in time comes from `npm run bench`.
 //
-//   node benchmarks/instructions.mjs [config,…] [--app hello|calls] [--node <binary>] [--register <file>] [--functions N]
+//   node benchmarks/instructions.mjs [config,…] [--app hello|calls] [--node <binary>] [--register <file>] [--functions N] [--keep]
 //
 // config: as in hotpath.mjs (bare, traced, recorded, full, off, name:ENV=V;…, config@file).
 // Default: bare,off,full. Each configuration runs apps/hello-inproc.js under callgrind twice, with
@@ -13,9 +13,11 @@
 // apps/calls-inproc.js instead (the proxy app's two outgoing calls, to the sink as upstream, after
 // 4,000 iterations of warm-up): its counts are an iteration's. --functions N also
 // lists the N functions whose count changed the most between neighbouring configurations,
-// JavaScript ones named from V8's perf map (`--perf-basic-prof`). About 2 minutes a configuration.
+// JavaScript ones named from V8's perf map (`--perf-basic-prof`). --keep leaves the callgrind
+// files and perf maps in the scratch directory it names, for `callgrind_annotate --tree=caller`
+// (who calls a builtin). About 2 minutes a configuration.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -31,6 +33,8 @@ const MANY = 12_000;
 const argv = process.argv.slice(2);
 const fnAt = argv.indexOf('--functions');
 const topFunctions = fnAt < 0 ? 0 : Number(argv.splice(fnAt, 2)[1]);
+const keepAt = argv.indexOf('--keep');
+const keep = keepAt >= 0 && argv.splice(keepAt, 1).length === 1;
 const appAt = argv.indexOf('--app');
 const appName = appAt < 0 ? 'hello' : argv.splice(appAt, 2)[1];
 const APPS = { hello: { file: 'hello-inproc.js', warmup: 20_000 }, calls: { file: 'calls-inproc.js', warmup: 4_000 } };
@@ -69,7 +73,7 @@ async function run(spec, base, env, requests) {
   await proc.waitFor(/^\{.*\}$/m, { timeoutMs: 600_000 });
   const { code } = await proc.exited;
   if (code !== 0) throw new Error(`${spec}: exit ${code}\n${proc.stderr().slice(-2000)}`);
-  return annotate(out, join('/tmp', `perf-${proc.pid}.map`));
+  return annotate(out, join('/tmp', `perf-${proc.pid}.map`), `${out}.perf.map`);
 }
 
 /** A configuration's instructions a request: its two runs side by side, one on each core. */
@@ -93,9 +97,9 @@ async function measure(spec) {
 }
 
 /** callgrind_annotate's per-function totals; JIT code named from the perf map when there is one. */
-function annotate(file, perfMap) {
+function annotate(file, perfMap, keptMap) {
   const text = execFileSync('callgrind_annotate', ['--threshold=100', file], { encoding: 'utf8', maxBuffer: 256 << 20 });
-  const jit = readPerfMap(perfMap);
+  const jit = readPerfMap(perfMap, keptMap);
   const counts = new Map();
   let total = 0;
   for (const line of text.split('\n')) {
@@ -112,10 +116,11 @@ function annotate(file, perfMap) {
   return { total, byFunction: pairable(counts) };
 }
 
-function readPerfMap(file) {
+function readPerfMap(file, keptMap) {
   let text;
   try {
     text = readFileSync(file, 'utf8');
+    if (keep) copyFileSync(file, keptMap);
     rmSync(file);
   } catch {
     return [];
@@ -177,7 +182,8 @@ try {
   }
 } finally {
   await sink.stop();
-  rmSync(work, { recursive: true, force: true });
+  if (keep) console.error(`instructions: callgrind files and perf maps kept in ${work}`);
+  else rmSync(work, { recursive: true, force: true });
 }
 
 const fmt = (n) => Math.round(n).toLocaleString('en');
