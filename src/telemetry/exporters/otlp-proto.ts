@@ -12,7 +12,7 @@ import type { FinishedSpan, InstrumentationScope, Resource, SpanEventData, SpanL
 import type { SpanBatch, SpanQueue } from '../span-queue.js';
 import type { SpanIdWords } from '../ids.js';
 import { linkFlags, spanFlags } from './otlp-json.js';
-import { LEN, Writer, varintSize } from './proto-writer.js';
+import { LEN, Writer, putNanos, varintSize } from './proto-writer.js';
 import { attributes, spanAttributes } from './otlp-attributes.js';
 
 // --- trace.proto -----------------------------------------------------------------------------------
@@ -38,41 +38,73 @@ function link(w: Writer, l: SpanLinkData): void {
 }
 
 // Span fields 1, 2 and 4 from the span's id words (ids.ts): tags and lengths are one byte each.
+// Written through the buffer's DataView, two words a store: each store into a Buffer checks its
+// own bounds, whatever its width, so fewer and wider stores are cheaper.
 
-/** Four 16-bit words at buf[p], most significant first: eight bytes of an id. */
-function put64(buf: Buffer, p: number, a: number, b: number, c: number, d: number): void {
-  buf[p] = a >>> 8;
-  buf[p + 1] = a;
-  buf[p + 2] = b >>> 8;
-  buf[p + 3] = b;
-  buf[p + 4] = c >>> 8;
-  buf[p + 5] = c;
-  buf[p + 6] = d >>> 8;
-  buf[p + 7] = d;
+/** Four 16-bit words at p, most significant first (big-endian): eight bytes of an id. */
+function put64(view: DataView, p: number, a: number, b: number, c: number, d: number): void {
+  view.setUint32(p, a * 65536 + b);
+  view.setUint32(p + 4, c * 65536 + d);
 }
 
 function traceAndSpanId(w: Writer, iw: SpanIdWords): void {
   w.ensure(28);
-  const buf = w.buf;
+  const view = w.view;
   const p = w.pos;
-  buf[p] = 0x0a; // field 1, LEN
-  buf[p + 1] = 16;
-  put64(buf, p + 2, iw.t0, iw.t1, iw.t2, iw.t3);
-  put64(buf, p + 10, iw.t4, iw.t5, iw.t6, iw.t7);
-  buf[p + 18] = 0x12; // field 2, LEN
-  buf[p + 19] = 8;
-  put64(buf, p + 20, iw.s0, iw.s1, iw.s2, iw.s3);
+  view.setUint16(p, 0x0a10); // field 1, LEN, 16 bytes
+  put64(view, p + 2, iw.t0, iw.t1, iw.t2, iw.t3);
+  put64(view, p + 10, iw.t4, iw.t5, iw.t6, iw.t7);
+  view.setUint16(p + 18, 0x1208); // field 2, LEN, 8 bytes
+  put64(view, p + 20, iw.s0, iw.s1, iw.s2, iw.s3);
   w.pos = p + 28;
 }
 
 function parentSpanId(w: Writer, iw: SpanIdWords): void {
   w.ensure(10);
-  const buf = w.buf;
+  const view = w.view;
   const p = w.pos;
-  buf[p] = 0x22; // field 4, LEN
-  buf[p + 1] = 8;
-  put64(buf, p + 2, iw.p0, iw.p1, iw.p2, iw.p3);
+  view.setUint16(p, 0x2208); // field 4, LEN, 8 bytes
+  put64(view, p + 2, iw.p0, iw.p1, iw.p2, iw.p3);
   w.pos = p + 10;
+}
+
+/** Span fields 6 (kind), 7 and 8 (start and end): one bounds check for all three. */
+function kindAndTimes(w: Writer, kind: number, startMs: number, endMs: number): void {
+  if (!(kind > 0 && kind < 128)) {
+    w.uint(6, kind);
+    w.nanos(7, startMs);
+    w.nanos(8, endMs);
+    return;
+  }
+  w.ensure(20);
+  const buf = w.buf;
+  let p = w.pos;
+  buf[p++] = 0x30; // field 6, VARINT, one byte
+  buf[p++] = kind;
+  p = putNanos(w.view, p, 0x39, startMs); // field 7, I64
+  w.pos = putNanos(w.view, p, 0x41, endMs); // field 8, I64
+}
+
+/**
+ * Span fields 15 (a status without message, its code below 128) and 16 (flags), for a span with
+ * nothing in fields 10 to 14 (most spans): one bounds check. Flags always carry HAS_IS_REMOTE, so
+ * they are never left out.
+ */
+function statusAndFlags(w: Writer, code: number, flags: number): void {
+  w.ensure(12);
+  const buf = w.buf;
+  let p = w.pos;
+  buf[p++] = 0x7a; // field 15, LEN
+  if (code === 0) buf[p++] = 0;
+  else {
+    buf[p++] = 2;
+    buf[p++] = 0x18; // Status field 3, VARINT
+    buf[p++] = code;
+  }
+  buf[p++] = 0x85; // field 16, I32: a two-byte tag
+  buf[p++] = 0x01;
+  w.view.setUint32(p, flags, true);
+  w.pos = p + 4;
 }
 
 /** ScopeSpans.spans (field 2): one whole Span message, tag and length included. */
@@ -90,10 +122,15 @@ function span(w: Writer, s: FinishedSpan): void {
     if (iw.hasParent) parentSpanId(w, iw);
   }
   w.optString(5, s.name);
-  w.uint(6, s.kind + 1); // api SpanKind INTERNAL=0 is the proto's SPAN_KIND_INTERNAL=1
-  w.nanos(7, s.startTime);
-  w.nanos(8, s.endTime);
+  kindAndTimes(w, s.kind + 1, s.startTime, s.endTime); // api SpanKind INTERNAL=0 is the proto's SPAN_KIND_INTERNAL=1
   spanAttributes(w, s.attributes);
+  const status = s.status;
+  const code = status.code >>> 0; // as uint() writes it
+  if (code < 128 && !status.message && s.droppedAttributesCount === 0 && s.events.length === 0 && s.droppedEventsCount === 0 && s.links.length === 0 && s.droppedLinksCount === 0) {
+    statusAndFlags(w, code, spanFlags(s));
+    w.end(at, 2);
+    return;
+  }
   w.uint(10, s.droppedAttributesCount);
   // Indexed loops: for-of allocated an iterator per span even over the shared empty arrays.
   const events = s.events;

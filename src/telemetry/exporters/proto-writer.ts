@@ -21,25 +21,46 @@ export function varintSize(n: number): number {
 }
 
 /**
- * The low 32 bits of n at buf[p], little-endian. Byte stores, not writeUInt32LE: its argument
- * checks were an eighth of a span's encoding.
+ * The low 32 bits of n at p, little-endian. Through the DataView, which V8 compiles to one
+ * store; not writeUInt32LE, whose argument checks were an eighth of a span's encoding.
  */
-function put32(buf: Buffer, p: number, n: number): void {
-  buf[p] = n;
-  buf[p + 1] = n >>> 8;
-  buf[p + 2] = n >>> 16;
-  buf[p + 3] = n >>> 24;
+function put32(view: DataView, p: number, n: number): void {
+  view.setUint32(p, n, true);
+}
+
+/**
+ * A *_unix_nano fixed64 field (`tag`, one byte: the fields are all below 16) from epoch
+ * milliseconds at p, without going through BigInt; nothing when zero, as proto3 leaves
+ * defaults out. Returns the position after it. The caller has made room for 9 bytes.
+ */
+export function putNanos(view: DataView, p: number, tag: number, ms: number): number {
+  const us = toMicros(ms);
+  if (us === 0) return p;
+  view.setUint8(p, tag);
+  // us * 1000 split into 32-bit halves; every intermediate stays below 2^53, so it is exact.
+  const usHi = Math.floor(us / TWO_POW_32);
+  const lo = (us - usHi * TWO_POW_32) * 1000;
+  const carry = Math.floor(lo / TWO_POW_32);
+  put32(view, p + 1, lo - carry * TWO_POW_32);
+  put32(view, p + 5, usHi * 1000 + carry);
+  return p + 9;
 }
 
 export class Writer {
   pos = 0;
   buf: Buffer;
+  /**
+   * buf as a DataView: one store for a 16- or 32-bit number where byte stores took two or four.
+   * Replaced with buf, by the constructor, grow() and shrink() only.
+   */
+  view: DataView;
 
   constructor(
     readonly initialSize: number,
     buf?: Buffer,
   ) {
     this.buf = buf ?? Buffer.allocUnsafe(initialSize);
+    this.view = new DataView(this.buf.buffer, this.buf.byteOffset, this.buf.length);
   }
 
   ensure(n: number): void {
@@ -50,6 +71,7 @@ export class Writer {
     const next = Buffer.allocUnsafe(Math.max(this.buf.length * 2, this.pos + n));
     this.buf.copy(next, 0, 0, this.pos);
     this.buf = next;
+    this.view = new DataView(next.buffer, next.byteOffset, next.length);
   }
 
   /** After a burst: give back a buffer that grew large, once it is (nearly) empty again. */
@@ -58,6 +80,7 @@ export class Writer {
       const next = Buffer.allocUnsafe(this.initialSize);
       this.buf.copy(next, 0, 0, this.pos);
       this.buf = next;
+      this.view = new DataView(next.buffer, next.byteOffset, next.length);
     }
   }
 
@@ -81,10 +104,16 @@ export class Writer {
 
   /** Opens a length-delimited field; returns where its body starts, for end(). */
   begin(field: number, reserve: number): number {
-    this.tag(field, LEN);
-    this.ensure(reserve);
-    this.pos += reserve;
-    return this.pos;
+    if (field > 15) {
+      this.tag(field, LEN);
+      this.ensure(reserve);
+      this.pos += reserve;
+      return this.pos;
+    }
+    // A one-byte tag (every length-delimited field OTLP has but one): one bounds check, no call.
+    this.ensure(1 + reserve);
+    this.buf[this.pos] = (field << 3) | LEN;
+    return (this.pos += 1 + reserve);
   }
 
   end(start: number, reserve: number): void {
@@ -142,37 +171,27 @@ export class Writer {
     if (n === 0) return;
     this.tag(field, I32);
     this.ensure(4);
-    put32(this.buf, this.pos, n);
+    put32(this.view, this.pos, n);
     this.pos += 4;
   }
 
-  /** A *_unix_nano fixed64 from epoch milliseconds, without going through BigInt. */
+  /** A *_unix_nano fixed64 from epoch milliseconds (putNanos); left out when zero. */
   nanos(field: number, ms: number): void {
-    const us = toMicros(ms);
-    if (us === 0) return;
     this.ensure(9);
-    this.buf[this.pos++] = field * 8 + I64; // the *_unix_nano fields are all below 16
-    // us * 1000 split into 32-bit halves; every intermediate stays below 2^53, so it is exact.
-    const usHi = Math.floor(us / TWO_POW_32);
-    const lo = (us - usHi * TWO_POW_32) * 1000;
-    const carry = Math.floor(lo / TWO_POW_32);
-    put32(this.buf, this.pos, lo - carry * TWO_POW_32);
-    put32(this.buf, this.pos + 4, usHi * 1000 + carry);
-    this.pos += 8;
+    this.pos = putNanos(this.view, this.pos, field * 8 + I64, ms);
   }
 
   /** Written even when empty inside a oneof; elsewhere callers skip empty strings. */
   string(field: number, s: string): void {
-    this.tag(field, LEN);
     const n = s.length;
-    if (n < 128) {
-      // Assume ASCII (one byte per UTF-16 unit, so the length fits the one byte reserved) and
-      // copy in a loop, which beats a native call for short strings; start again on the first
-      // character that is not.
-      this.ensure(n + 1);
+    if (n < 128 && field < 16) {
+      // Assume ASCII (one byte per UTF-16 unit, so the length fits one byte) and copy in a loop,
+      // which beats a native call for short strings; tag and length are one byte each, written
+      // with the same bounds check. Start again on the first character that is not.
+      this.ensure(n + 2);
       const buf = this.buf;
-      const lenAt = this.pos;
-      let p = lenAt + 1;
+      const at = this.pos;
+      let p = at + 2;
       let i = 0;
       for (; i < n; i++) {
         const c = s.charCodeAt(i);
@@ -180,11 +199,13 @@ export class Writer {
         buf[p++] = c;
       }
       if (i === n) {
-        buf[lenAt] = n;
+        buf[at] = (field << 3) | LEN;
+        buf[at + 1] = n;
         this.pos = p;
         return;
       }
     }
+    this.tag(field, LEN);
     const bytes = Buffer.byteLength(s, 'utf8');
     this.varint(bytes);
     this.ensure(bytes);
