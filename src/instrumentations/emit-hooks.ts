@@ -52,7 +52,7 @@ function hookedEmit(viaReq: boolean) {
       // Half of a hello-world request's 8 hooked emits ('socket', 'prefinish', 'readable',
       // 'resume') have no listener and end nothing: they leave before the record is looked up.
       // The count read from `_events` as EventEmitter#listenerCount() reads it: the method's own
-      // look-up on these many-shaped emitters, and the call, were a fifth of this function.
+      // look-up on these many-shaped emitters, and the call, cost more than the count.
       const events = (this as { _events?: Record<string | symbol, Listeners> })._events;
       const l = events === undefined ? undefined : events[event];
       const listeners = l === undefined ? 0 : typeof l === 'function' ? 1 : l.length;

@@ -68,7 +68,7 @@ function parentSpanId(w: Writer, iw: SpanIdWords): void {
   w.pos = p + 10;
 }
 
-/** Span fields 6 (kind), 7 and 8 (start and end): one bounds check for all three. */
+/** Span fields 6 (kind), 7 and 8 (start and end): one room check for all three, no call. */
 function kindAndTimes(w: Writer, kind: number, startMs: number, endMs: number): void {
   if (!(kind > 0 && kind < 128)) {
     w.uint(6, kind);
@@ -87,8 +87,8 @@ function kindAndTimes(w: Writer, kind: number, startMs: number, endMs: number): 
 
 /**
  * Span fields 15 (a status without message, its code below 128) and 16 (flags), for a span with
- * nothing in fields 10 to 14 (most spans): one bounds check. Flags always carry HAS_IS_REMOTE, so
- * they are never left out.
+ * nothing in fields 10 to 14 (most spans): one room check, no call. Flags always carry
+ * HAS_IS_REMOTE, so they are never left out.
  */
 function statusAndFlags(w: Writer, code: number, flags: number): void {
   w.ensure(12);

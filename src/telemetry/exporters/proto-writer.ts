@@ -51,7 +51,7 @@ export class Writer {
   buf: Buffer;
   /**
    * buf as a DataView: one store for a 16- or 32-bit number where byte stores took two or four.
-   * Replaced with buf, by the constructor, grow() and shrink() only.
+   * Set with buf, by use() only.
    */
   view: DataView;
 
@@ -63,6 +63,12 @@ export class Writer {
     this.view = new DataView(this.buf.buffer, this.buf.byteOffset, this.buf.length);
   }
 
+  /** Writes into `next` from now on (its first `pos` bytes already copied by the caller). */
+  private use(next: Buffer): void {
+    this.buf = next;
+    this.view = new DataView(next.buffer, next.byteOffset, next.length);
+  }
+
   ensure(n: number): void {
     if (this.pos + n > this.buf.length) this.grow(n);
   }
@@ -70,8 +76,7 @@ export class Writer {
   private grow(n: number): void {
     const next = Buffer.allocUnsafe(Math.max(this.buf.length * 2, this.pos + n));
     this.buf.copy(next, 0, 0, this.pos);
-    this.buf = next;
-    this.view = new DataView(next.buffer, next.byteOffset, next.length);
+    this.use(next);
   }
 
   /** After a burst: give back a buffer that grew large, once it is (nearly) empty again. */
@@ -79,8 +84,7 @@ export class Writer {
     if (this.buf.length > 4 * this.initialSize && this.pos < this.initialSize / 2) {
       const next = Buffer.allocUnsafe(this.initialSize);
       this.buf.copy(next, 0, 0, this.pos);
-      this.buf = next;
-      this.view = new DataView(next.buffer, next.byteOffset, next.length);
+      this.use(next);
     }
   }
 
