@@ -1,10 +1,12 @@
 // Node builtins periscope needs only on rare paths, loaded on their first use rather than at
 // start-up: node:zlib (gzip compression) and node:child_process (the synchronous export of a dying
 // process) cost ~0.9 and ~0.8 ms of the preload's start-up on Node 24; node:cluster (the metrics
-// of a cluster's workers) ~6 ms; node:https (an https collector) is also the app's, see hooks.ts.
+// of a cluster's workers) ~6 ms; node:crypto (ids where /dev/urandom cannot be read, the metrics
+// endpoint's token check) ~7 ms; node:https (an https collector) is also the app's, see hooks.ts.
 import { createRequire } from 'node:module';
 import type * as ChildProcess from 'node:child_process';
 import type * as Cluster from 'node:cluster';
+import type * as Crypto from 'node:crypto';
 import type * as Https from 'node:https';
 import type * as Zlib from 'node:zlib';
 
@@ -14,6 +16,7 @@ const load: (id: string) => unknown = typeof process.getBuiltinModule === 'funct
 
 export const zlib = (): typeof Zlib => load('node:zlib') as typeof Zlib;
 export const childProcess = (): typeof ChildProcess => load('node:child_process') as typeof ChildProcess;
+export const crypto = (): typeof Crypto => load('node:crypto') as typeof Crypto;
 export const cluster = (): typeof Cluster.default => load('node:cluster') as typeof Cluster.default;
 /** node:https, with node:tls and crypto: patched when first loaded (hooks.ts), ~10–15 ms on Node 24. */
 export const https = (): typeof Https => load('node:https') as typeof Https;

@@ -2,7 +2,7 @@
 // unref'd (it never keeps the process alive), registered as ours (never traced or measured),
 // and a port already in use costs one warning, never the app.
 import http from 'node:http';
-import { timingSafeEqual } from 'node:crypto';
+import { crypto } from '../builtins.js';
 import { W } from '../warnings.js';
 import { debug, warnOnce } from '../diag.js';
 import { reportInternal } from '../report.js';
@@ -22,7 +22,7 @@ export interface EndpointOptions {
 function tokenMatches(header: string | undefined, expected: Buffer): boolean {
   if (header === undefined || !header.startsWith('Bearer ')) return false;
   const given = Buffer.from(header.slice(7).trim());
-  return given.length === expected.length && timingSafeEqual(given, expected);
+  return given.length === expected.length && crypto().timingSafeEqual(given, expected);
 }
 
 export function startMetricsEndpoint(opts: EndpointOptions): http.Server {

@@ -4,7 +4,8 @@
 // ~20 MB, which apps that are never scraped should not pay. Counters it reports are cumulative
 // (CPU, GC counts), so nothing is lost by starting late; only GC pause samples and event-loop
 // delay before the first scrape are not seen.
-import { performance, type EventLoopUtilization } from 'node:perf_hooks';
+import type { EventLoopUtilization } from 'node:perf_hooks';
+import { perf } from '../telemetry/clock.js';
 import type { ExportStats } from '../telemetry/batch-processor.js';
 import type { Resource } from '../telemetry/types.js';
 import { VERSION } from '../version.js';
@@ -55,8 +56,8 @@ export class MetricsRegistry {
   }
 
   private runtimeExtras(): Family[] {
-    const elu = performance.eventLoopUtilization(this.lastElu);
-    this.lastElu = performance.eventLoopUtilization();
+    const elu = perf.eventLoopUtilization(this.lastElu);
+    this.lastElu = perf.eventLoopUtilization();
     return [
       {
         name: 'nodejs_eventloop_utilization_ratio',

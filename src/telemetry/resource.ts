@@ -1,12 +1,12 @@
 // The resource: who is emitting. Built once at start-up from the config and a few cheap,
 // synchronous probes (nearest package.json, /proc cgroup files); nothing here runs per request.
-import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import type { AttributeValue } from '@opentelemetry/api';
 import type { PeriscopeConfig } from '../config.js';
 import { VERSION } from '../version.js';
+import { newUuid } from './ids.js';
 import type { Resource } from './types.js';
 
 interface PackageInfo {
@@ -68,7 +68,7 @@ export function buildResource(config: PeriscopeConfig, entry: string | undefined
     'telemetry.sdk.version': VERSION,
     'telemetry.distro.name': 'periscope-agent',
     'telemetry.distro.version': VERSION,
-    'service.instance.id': randomUUID(),
+    'service.instance.id': newUuid(),
     'process.pid': process.pid,
     'process.runtime.name': 'nodejs',
     'process.runtime.version': process.versions.node,

@@ -50,12 +50,15 @@ after(async () => {
   await receiver.close();
 });
 
-test('node:https is loaded only when the app asks for it, where Node has module.registerHooks', async () => {
+test('node:https and node:crypto are loaded only when the app asks for them, where Node has module.registerHooks', async () => {
   const app = runFixture('fixtures/styles/no-https.cjs', { env: { OTEL_TRACES_EXPORTER: 'none' } });
   const line = await app.waitForLine(/^\{.*\}$/);
   const seen = JSON.parse(line[0]);
   assert.equal(seen.http, 'function');
+  // The ids came from /dev/urandom (random.ts): the client propagated a valid traceparent.
+  assert.match(seen.traceparent, /^00-(?!0{32})[0-9a-f]{32}-(?!0{16})[0-9a-f]{16}-[0-9a-f]{2}$/);
   assert.equal(seen.httpsLoaded, !seen.registerHooks, 'Node 20 has no registerHooks: patched at start-up there');
+  assert.equal(seen.cryptoLoaded, !seen.registerHooks, 'node:https loads node:crypto');
   assert.equal((await app.exited).code, 0);
 });
 
