@@ -1,7 +1,11 @@
 // `node --import periscope-agent/register app.js`: start periscope, or say why not in one line
 // and let the app run uninstrumented. Nothing here may throw into the app's start-up.
-import { hookedModules, start } from './src/start.js';
-import { registerEsmLoader } from './esm-loader.js';
+//
+// Only preflight (config and guards) is loaded up front. The agent and its ESM loader are imported
+// when periscope will run: a process it stays off in (a worker thread, a package manager that
+// NODE_OPTIONS reaches, OTEL_SDK_DISABLED=true) does not load them (bundled in their own chunk,
+// scripts/build.mjs).
+import { preflight } from './src/preflight.js';
 import { W } from './src/warnings.js';
 
 function fail(err: unknown): void {
@@ -13,9 +17,12 @@ function fail(err: unknown): void {
 }
 
 try {
-  start();
-  // Top-level await: Node finishes this preload before the app's first import is resolved.
-  await registerEsmLoader(hookedModules()).catch(fail);
+  const pre = preflight();
+  if ('config' in pre) {
+    const { launchFromPreload } = await import('./agent.js');
+    // Top-level await: Node finishes this preload before the app's first import is resolved.
+    await launchFromPreload(pre.config);
+  }
 } catch (err) {
   fail(err);
 }

@@ -6,7 +6,8 @@
 // app: hello | proxy | express. config: bare | off | full, optionally with extra environment,
 // e.g. `off:OTEL_PROPAGATORS=none;OTEL_NODE_DISABLED_INSTRUMENTATIONS=undici`. The fixed rates
 // are 50 % and 80 % of the first run's saturated rate. --register compares another build of the
-// preload (a copy of an older dist/register.js placed in dist/, so it finds the same packages).
+// preload (an older build's dist/register*.js and dist/esm-sync-hooks.js copied into a directory
+// of their own under dist/, e.g. dist/base/register.js, so it finds the same packages).
 // WARMUP=<seconds> lengthens the saturated warm-up (default 1; `npm run bench` uses 8 for proxy).
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';

@@ -13,7 +13,8 @@
 //
 // config: one of the above, or bare | off | full of configs.mjs with extra environment as in ab.mjs
 // (`full:OTEL_BSP_MAX_EXPORT_BATCH_SIZE=2048`), optionally `@<preload file>` to compare another
-// build (`recorded,recorded@dist/register.base.js`). Default: bare,traced,recorded,full, 5 repetitions.
+// build (`recorded,recorded@dist/base/register.js`, the old build's dist/register*.js and
+// dist/esm-sync-hooks.js copied into dist/base/). Default: bare,traced,recorded,full, 5 repetitions.
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startSink } from './lib/sink.mjs';

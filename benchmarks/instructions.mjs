@@ -158,11 +158,12 @@ function pairable(counts) {
   const byFunction = new Map();
   const bundle = [];
   for (const [name, n] of counts) {
-    const m = /^js (\S*) (register[\w.]*\.js):(\d+):\d+$/.exec(name);
+    // register.js and its chunks (register-agent-<hash>.js, register-chunk-<hash>.js), or a copy.
+    const m = /^js (\S*) (register[\w.-]*\.js):(\d+):\d+$/.exec(name);
     if (m === null) byFunction.set(name, (byFunction.get(name) ?? 0) + n);
-    else bundle.push({ name: m[1] || '(anonymous)', line: Number(m[3]), n });
+    else bundle.push({ name: m[1] || '(anonymous)', file: m[2].replace(/-[A-Z0-9]{8}\.js$/, ''), line: Number(m[3]), n });
   }
-  bundle.sort((a, b) => a.line - b.line);
+  bundle.sort((a, b) => (a.file === b.file ? a.line - b.line : a.file < b.file ? -1 : 1));
   const seen = new Map();
   for (const { name, n } of bundle) {
     const k = (seen.get(name) ?? 0) + 1;

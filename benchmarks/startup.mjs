@@ -1,6 +1,7 @@
 // Start-up of the preload against `node -e 0`, as `npm run bench` measures it, for comparing
 // builds: `node --import <file> -e 0` for each file, alternating with bare, pinned to core 0,
-// medians. Copy an older dist/register.js into dist/ (so it finds the same packages) to compare.
+// medians. To compare builds, copy an older build's dist/register*.js and dist/esm-sync-hooks.js
+// into a directory of their own under dist/ (dist/base/, so they find the same packages).
 //
 //   node benchmarks/startup.mjs [file,…] [runs] [--node <binary>]
 //

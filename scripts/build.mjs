@@ -8,7 +8,7 @@
 //    versions without require(esm) (before 20.19 / 22.12). Every copy (bundle, ESM, CJS) finds
 //    the running agent through a Symbol.for global, so any copy's shutdown() reaches it.
 import { execFileSync } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire, isBuiltin } from 'node:module';
 
 const require = createRequire(import.meta.url);
@@ -68,10 +68,21 @@ const bundleInPlace = (file, options) =>
     ...options,
   });
 
-await bundleInPlace('dist/register.js', {
+// register.js imports the agent dynamically (register.ts): with splitting, the agent and what
+// only it needs become a chunk of their own, dist/register-agent-<hash>.js, loaded only in a
+// process periscope runs in; code both use goes into a shared chunk, one instance of each module.
+// The chunks stay in dist/, beside the externals they import by relative path.
+for (const f of readdirSync('dist')) if (/^register-.*\.js$/.test(f)) rmSync(`dist/${f}`); // an earlier build's chunks
+const registerBuild = await bundleInPlace('dist/register.js', {
   plugins: [viaRequire, quietDebug],
   // The synchronous ESM hooks are their own file (2. below), imported only where they are used.
   external: ['shimmer', 'prom-client', './esm-sync-hooks.js'],
+  outfile: undefined,
+  outdir: 'dist',
+  splitting: true,
+  chunkNames: 'register-[name]-[hash]',
+  entryNames: '[name]',
+  metafile: true,
 });
 
 // esbuild's __toESM, run for every `import ... from` of a CommonJS module (each builtin shim
@@ -81,15 +92,22 @@ await bundleInPlace('dist/register.js', {
 // same live properties and costs nothing up front. Every CommonJS import in this bundle is in
 // node mode (`default` is module.exports), which is all this replacement handles.
 const TO_ESM = /^var __toESM = \(mod, isNodeMode, target\) => \(target = mod != null[\s\S]*?^\)\);\n/m;
-function readThroughModules(file) {
-  const bundled = readFileSync(file, 'utf8');
-  if (!TO_ESM.test(bundled)) throw new Error(`build: esbuild's __toESM helper changed in ${file}; update scripts/build.mjs`);
-  const calls = bundled.match(/__toESM\(/g)?.length ?? 0;
-  const nodeModeCalls = bundled.match(/__toESM\(require_\w+\(\), 1\)/g)?.length ?? 0;
-  if (calls !== nodeModeCalls) throw new Error(`build: ${calls - nodeModeCalls} __toESM call(s) in ${file} not in node mode; the replacement below does not handle them`);
-  writeFileSync(file, bundled.replace(TO_ESM, 'var __toESM = (mod) => __create(mod, { default: { value: mod, enumerable: true } });\n'));
+/** Replaces the helper in the one file of `files` that defines it; checks the calls in all. */
+function readThroughModules(...files) {
+  let defined = 0;
+  for (const file of files) {
+    const bundled = readFileSync(file, 'utf8');
+    const calls = bundled.match(/__toESM\(/g)?.length ?? 0;
+    const nodeModeCalls = bundled.match(/__toESM\(require_\w+\(\), 1\)/g)?.length ?? 0;
+    const defines = TO_ESM.test(bundled) ? 1 : 0;
+    if (calls !== nodeModeCalls) throw new Error(`build: ${calls - nodeModeCalls} __toESM call(s) in ${file} not in node mode; the replacement below does not handle them`);
+    if (defines === 0) continue;
+    defined++;
+    writeFileSync(file, bundled.replace(TO_ESM, 'var __toESM = (mod) => __create(mod, { default: { value: mod, enumerable: true } });\n'));
+  }
+  if (defined !== 1) throw new Error(`build: esbuild's __toESM helper changed in ${files.join(', ')} (defined ${defined} times); update scripts/build.mjs`);
 }
-readThroughModules('dist/register.js');
+readThroughModules(...Object.keys(registerBuild.metafile.outputs));
 
 // 2. dist/esm-sync-hooks.js: import-in-the-middle's synchronous loader
 //    (register-hooks.mjs, create-hook.mjs, its lib/ and both lexers), imported by esm-loader.ts

@@ -1,13 +1,12 @@
-// Wires the steps in order: config → guards → tracing pipeline → API globals → instrumentations
-// → lifecycle. The running agent lives on a Symbol.for global so a second copy of periscope
-// (two --imports, the CJS and ESM builds, two installs) finds it and does nothing.
+// Wires the steps in order: config and guards (preflight.ts) → tracing pipeline → API globals →
+// instrumentations → lifecycle.
 import { syncBuiltinESMExports } from 'node:module';
 import { context, propagation, trace } from '@opentelemetry/api';
-import { instrumentationEnabled, loadConfig, type PeriscopeConfig } from './config.js';
-import { debug, debugEnabled, setLogLevel, warn } from './diag.js';
+import { instrumentationEnabled, type PeriscopeConfig } from './config.js';
+import { debug, debugEnabled, warn } from './diag.js';
 import { W } from './warnings.js';
 import { VERSION } from './version.js';
-import { reasonToStayOff } from './process-guard.js';
+import { AGENT, inactive, preflight, type Agent, type Global } from './preflight.js';
 import { compilePathMatcher } from './paths.js';
 import { installLifecycle } from './lifecycle.js';
 import { AlsContextManager } from './telemetry/context.js';
@@ -26,48 +25,22 @@ import { HttpMetrics } from './metrics/http-metrics.js';
 import { MetricsRegistry } from './metrics/registry.js';
 import { startMetrics } from './metrics/index.js';
 
-const AGENT = Symbol.for('periscope.agent');
-
 /** Module names the hooks intercept; the ESM preload registers the import loader for exactly these. */
 let hooked: string[] = [];
 export function hookedModules(): readonly string[] {
   return hooked;
 }
 
-export interface Agent {
-  readonly active: boolean;
-  readonly config: PeriscopeConfig;
-  shutdown(): Promise<void>;
-}
-
-type Global = typeof globalThis & { [AGENT]?: Agent };
-
-function inactive(config: PeriscopeConfig): Agent {
-  return { active: false, config, shutdown: async () => {} };
-}
+export type { Agent } from './preflight.js';
 
 export function start(): Agent {
-  const g = globalThis as Global;
-  const existing = g[AGENT];
-  if (existing !== undefined) {
-    // A second copy of periscope has its own diag state: give it the level before it speaks.
-    setLogLevel(loadConfig(process.env).config.logLevel);
-    debug('already started in this process; the second start is a no-op');
-    return existing;
-  }
-  const { config, warnings } = loadConfig(process.env);
-  setLogLevel(config.logLevel);
-  for (const w of warnings) warn(w.code, w.message);
+  const pre = preflight();
+  return 'agent' in pre ? pre.agent : launch(pre.config);
+}
 
-  if (config.disabled) {
-    debug('OTEL_SDK_DISABLED=true: nothing patched');
-    return (g[AGENT] = inactive(config));
-  }
-  const offReason = reasonToStayOff(config.workerThreads);
-  if (offReason !== undefined) {
-    debug(`staying off: ${offReason}`);
-    return (g[AGENT] = inactive(config));
-  }
+/** Starts the agent in a process preflight() found it should run in. */
+export function launch(config: PeriscopeConfig): Agent {
+  const g = globalThis as Global;
   const other = detectOtherAgent();
   if (other !== undefined) {
     warn(W.OTHER_AGENT, `${other} is already registered in this process; periscope stays off to avoid double instrumentation`);

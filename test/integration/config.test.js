@@ -37,9 +37,9 @@ async function settle(service, until) {
   return receiver.spansOf(service);
 }
 
-test('OTEL_SDK_DISABLED=true patches nothing and exports nothing', async () => {
+test('OTEL_SDK_DISABLED=true patches nothing, exports nothing and does not load the agent', async () => {
   const { app, patched, port } = await probe({ ...receiver.exportEnv('cfg-disabled'), OTEL_SDK_DISABLED: 'true' });
-  assert.deepEqual(patched, { request: false, get: false, serverEmitPatched: false });
+  assert.deepEqual(patched, { request: false, get: false, serverEmitPatched: false, agentLoaded: false });
   assert.equal((await httpGet(`http://127.0.0.1:${port}/hello`)).body, 'hello');
   const target = `http://127.0.0.1:${port}/hello`;
   assert.equal((await httpGet(`http://127.0.0.1:${port}/call?url=${encodeURIComponent(target)}`)).body, 'hello');
@@ -142,7 +142,7 @@ describe('instrumentations by name', () => {
     test(`${name}=${value} leaves http uninstrumented and still traces fetch`, async () => {
       const service = `cfg-${name}`.toLowerCase();
       const { patched, port } = await probe({ ...receiver.exportEnv(service), [name]: value });
-      assert.deepEqual(patched, { request: false, get: false, serverEmitPatched: false });
+      assert.deepEqual(patched, { request: false, get: false, serverEmitPatched: false, agentLoaded: true });
       await callBoth(port);
       const spans = await settle(service, (all) => all.length >= 1);
       assert.equal(spans.length, 1, JSON.stringify(spans.map((s) => [s.kind, attrs(s)['url.full']])));

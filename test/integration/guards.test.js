@@ -36,11 +36,11 @@ describe('package managers reached by NODE_OPTIONS', () => {
     'fixtures/tooling/.yarn/releases/yarn-4.5.0.cjs',
     'fixtures/tooling/node-gyp/bin/node-gyp.js',
   ]) {
-    test(`leaves ${file.replace('fixtures/tooling/', '')} unpatched`, async () => {
+    test(`leaves ${file.replace('fixtures/tooling/', '')} unpatched, without loading the agent`, async () => {
       const proc = runFixture(file, { preload: false, env: quietEnv });
       const { code } = await proc.exited;
       assert.equal(code, 0, proc.stderr());
-      assert.equal(proc.stdout(), 'wrapped false\n');
+      assert.equal(proc.stdout(), 'wrapped false agent false\n');
       assert.doesNotMatch(proc.stderr(), STARTUP_LINE);
       assert.match(proc.stderr(), /staying off: package-manager process/);
     });
@@ -49,7 +49,7 @@ describe('package managers reached by NODE_OPTIONS', () => {
   test('patches an ordinary script run the same way (the control)', async () => {
     const proc = runFixture('fixtures/tooling/app.js', { preload: false, env: quietEnv });
     await proc.exited;
-    assert.equal(proc.stdout(), 'wrapped true\n');
+    assert.equal(proc.stdout(), 'wrapped true agent true\n');
     assert.match(proc.stderr(), STARTUP_LINE);
   });
 
@@ -79,9 +79,9 @@ describe('worker threads', () => {
     return { app, report: m[1] };
   }
 
-  test('are left uninstrumented by default, and the debug line says why', async () => {
+  test('are left uninstrumented by default, without loading the agent, and the debug line says why', async () => {
     const { app, report } = await runWorkerApp('guard-worker-off', {});
-    assert.equal(report, 'got 200 wrapped=false');
+    assert.equal(report, 'got 200 wrapped=false agent=false');
     await delay(400);
     assert.deepEqual(receiver.spansOf('guard-worker-off').filter((s) => s.kind === CLIENT), []);
     assert.match(app.stderr(), /staying off: worker thread.*PERISCOPE_WORKER_THREADS=true/);
@@ -91,7 +91,7 @@ describe('worker threads', () => {
   test('are instrumented with PERISCOPE_WORKER_THREADS=true: the worker exports its CLIENT span', async () => {
     const service = 'guard-worker-on';
     const { report } = await runWorkerApp(service, { PERISCOPE_WORKER_THREADS: 'true' });
-    assert.equal(report, 'got 200 wrapped=true');
+    assert.equal(report, 'got 200 wrapped=true agent=true');
     const spans = await receiver.waitForSpans(() => receiver.spansOf(service).some((s) => s.kind === CLIENT));
     const client = spans.find((s) => s.kind === CLIENT && s.resource['service.name'] === service);
     assert.match(attrs(client)['url.full'], /\/from-worker$/);
@@ -109,7 +109,8 @@ test('stays off with one PERISCOPE_W003 warning when another tracer provider was
     env: { ...receiver.exportEnv(service), NODE_OPTIONS: `--import ${join(ROOT, 'fixtures', 'other-agent', 'preload.mjs')}` },
   });
   const m = await app.waitForLine(/^probe (\{.*\})$/);
-  assert.deepEqual(JSON.parse(m[1]), { request: false, get: false, serverEmitPatched: false });
+  // Found when the agent registers its tracer provider: loaded, then off.
+  assert.deepEqual(JSON.parse(m[1]), { request: false, get: false, serverEmitPatched: false, agentLoaded: true });
   const port = await waitForPort(app);
   assert.equal((await httpGet(`http://127.0.0.1:${port}/hello`)).body, 'hello');
   await delay(400);
