@@ -4,8 +4,7 @@
 // ~20 MB, which apps that are never scraped should not pay. Counters it reports are cumulative
 // (CPU, GC counts), so nothing is lost by starting late; only GC pause samples and event-loop
 // delay before the first scrape are not seen.
-import type { EventLoopUtilization } from 'node:perf_hooks';
-import { perf } from '../telemetry/clock.js';
+import { performance, type EventLoopUtilization } from 'node:perf_hooks';
 import type { ExportStats } from '../telemetry/batch-processor.js';
 import type { Resource } from '../telemetry/types.js';
 import { VERSION } from '../version.js';
@@ -56,8 +55,8 @@ export class MetricsRegistry {
   }
 
   private runtimeExtras(): Family[] {
-    const elu = perf.eventLoopUtilization(this.lastElu);
-    this.lastElu = perf.eventLoopUtilization();
+    const elu = performance.eventLoopUtilization(this.lastElu);
+    this.lastElu = performance.eventLoopUtilization();
     return [
       {
         name: 'nodejs_eventloop_utilization_ratio',
