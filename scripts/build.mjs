@@ -1,8 +1,9 @@
 // The build after `tsc`:
-// 1. dist/register.js becomes one bundled file (our code, @opentelemetry/api and
-//    require-in-the-middle; import-in-the-middle's Hook, shimmer and prom-client stay packages).
-//    Loading ~70 small ES modules cost ~45 ms of start-up on Node 24; one file costs a few. The
-//    unbundled dist/src stays for the public API.
+// 1. dist/register.js is bundled (our code, @opentelemetry/api, require-in-the-middle and
+//    import-in-the-middle's Hook; import-in-the-middle's registry, shimmer and prom-client stay
+//    packages), split where the preload imports the agent (below). Loading ~70 small ES modules
+//    cost ~45 ms of start-up on Node 24; three files cost a few. The unbundled dist/src stays for
+//    the public API.
 // 2. dist/esm-sync-hooks.js becomes one file too: import-in-the-middle's synchronous ESM loader.
 // 3. The CommonJS build of the public API, for apps that `require('periscope-agent')` on Node
 //    versions without require(esm) (before 20.19 / 22.12). Every copy (bundle, ESM, CJS) finds
@@ -10,6 +11,7 @@
 import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire, isBuiltin } from 'node:module';
+import { dirname } from 'node:path';
 
 const require = createRequire(import.meta.url);
 const { build } = require('esbuild');
@@ -22,18 +24,45 @@ const { build } = require('esbuild');
 // +16 ms. An app importing a builtin as ESM still gets our patched functions through
 // syncBuiltinESMExports() (start.ts). The shim is CommonJS, so esbuild turns our named imports
 // into property reads at the call site: nothing is read from a builtin before it is used.
-// The CommonJS packages left outside the bundle (import-in-the-middle's Hook, shimmer) are
-// required the same way: an ES import of CommonJS has Node run cjs-module-lexer over its source
-// to find the names it exports (~4 ms for import-in-the-middle on Node 24). It is the same
+// The CommonJS files left outside the bundle (shimmer, import-in-the-middle's lib/register.js)
+// are required the same way: an ES import of CommonJS has Node run cjs-module-lexer over its
+// source to find the names it exports (~4 ms for import-in-the-middle on Node 24). It is the same
 // module instance either way (one require cache), which import-in-the-middle's loader relies on.
+const IITM_REGISTRY = 'import-in-the-middle/lib/register.js';
 const viaRequire = {
   name: 'builtins-via-require',
   setup(build) {
     build.onResolve({ filter: /^[^./]/ }, (args) => {
-      if (!isBuiltin(args.path) && args.path !== 'import-in-the-middle' && args.path !== 'shimmer') return undefined;
+      if (!isBuiltin(args.path) && args.path !== 'shimmer' && args.path !== IITM_REGISTRY) return undefined;
       return args.namespace === 'via-require' || args.kind === 'dynamic-import' ? { path: args.path, external: true } : { path: args.path, namespace: 'via-require' };
     });
     build.onLoad({ filter: /.*/, namespace: 'via-require' }, (args) => ({ contents: `module.exports = require(${JSON.stringify(args.path)});`, loader: 'js' }));
+  },
+};
+
+// import-in-the-middle's Hook (its index.js) is bundled, for the one thing in it that start-up
+// should not pay: `require('worker_threads')` at the top, for a MessageChannel that only
+// createAddHookMessageChannel() (which periscope does not use) makes. Loading node:worker_threads
+// costs ~2–4 ms of start-up on Node 24 (src/builtins.ts knows the main thread without it); here it
+// becomes a require at that call. Its registry of hooks, `lib/register.js`, stays the published
+// file, required by name: the loader's shims import that same file (one registry).
+const IITM_WORKER_THREADS = "const { MessageChannel } = require('worker_threads')";
+const IITM_CHANNEL = 'new MessageChannel()';
+const iitmIndex = {
+  name: 'iitm-index',
+  setup(build) {
+    build.onResolve({ filter: /^import-in-the-middle$/ }, () => ({ path: require.resolve('import-in-the-middle') }));
+    build.onResolve({ filter: /^\.\/lib\/register$/ }, (args) =>
+      /import-in-the-middle[\\/]index\.js$/.test(args.importer) ? { path: IITM_REGISTRY, namespace: 'via-require' } : undefined,
+    );
+    build.onLoad({ filter: /import-in-the-middle[\\/]index\.js$/ }, (args) => {
+      const source = readFileSync(args.path, 'utf8');
+      if (source.split(IITM_WORKER_THREADS).length !== 2 || source.split(IITM_CHANNEL).length !== 2) {
+        throw new Error(`build: import-in-the-middle's index.js no longer has one ${IITM_WORKER_THREADS} and one ${IITM_CHANNEL}; update scripts/build.mjs`);
+      }
+      const contents = source.replace(IITM_WORKER_THREADS, '').replace(IITM_CHANNEL, "new (require('worker_threads').MessageChannel)()");
+      return { contents, loader: 'js', resolveDir: dirname(args.path) };
+    });
   },
 };
 
@@ -74,7 +103,7 @@ const bundleInPlace = (file, options) =>
 // The chunks stay in dist/, beside the externals they import by relative path.
 for (const f of readdirSync('dist')) if (/^register-.*\.js$/.test(f)) rmSync(`dist/${f}`); // an earlier build's chunks
 const registerBuild = await bundleInPlace('dist/register.js', {
-  plugins: [viaRequire, quietDebug],
+  plugins: [iitmIndex, viaRequire, quietDebug],
   // The synchronous ESM hooks are their own file (2. below), imported only where they are used.
   external: ['shimmer', 'prom-client', './esm-sync-hooks.js'],
   outfile: undefined,

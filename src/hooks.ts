@@ -12,7 +12,7 @@ import { Hook as ImportHook } from 'import-in-the-middle';
 import { debug } from './diag.js';
 import { reportInternal } from './report.js';
 import { wrap } from './instrumentations/patch.js';
-import { https as loadHttpsModule } from './builtins.js';
+import { builtinLoaded, https as loadHttpsModule } from './builtins.js';
 import type { AgentServices } from './instrumentations/types.js';
 
 /** An instrumentation of third-party modules. */
@@ -126,9 +126,9 @@ const isHttps = (id: unknown): boolean => id === 'https' || id === 'node:https';
  */
 export function patchHttpsWhenLoaded(): string | undefined {
   if (httpsPatches.length === 0) return undefined;
-  // Not in @types/node 20: module.registerHooks (22.15+), process.moduleLoadList (every version).
+  // Not in @types/node 20: module.registerHooks (22.15+).
   const registerHooks = (nodeModule as { registerHooks?: RegisterHooks }).registerHooks;
-  const loaded = (process as { moduleLoadList?: readonly string[] }).moduleLoadList?.includes('NativeModule https') ?? true;
+  const loaded = builtinLoaded('https') ?? true;
   if (typeof registerHooks !== 'function' || typeof process.getBuiltinModule !== 'function' || loaded) {
     loadHttpsGuarded();
     return 'node:https at start-up';

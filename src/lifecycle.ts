@@ -8,11 +8,11 @@
 //   the exception goes on the active span and the queue leaves synchronously, bounded.
 // - process.exit(): the same synchronous bounded flush from 'exit'.
 import { SpanStatusCode, trace, type Span } from '@opentelemetry/api';
-import { isMainThread } from 'node:worker_threads';
 import { activeContext } from './telemetry/context.js';
 import { RecordingSpan } from './telemetry/span.js';
 import { errorType } from './semconv/http.js';
 import { reportInternal } from './report.js';
+import { isMainThread } from './builtins.js';
 
 export interface Flushable {
   pending(): number;
@@ -119,7 +119,7 @@ export function installLifecycle(target: Flushable, timeoutMs: number): () => vo
   process.on('uncaughtExceptionMonitor', onCrash);
   process.on('exit', onExit);
   // Signals are delivered to the main thread only.
-  if (isMainThread) for (const s of SIGNALS) process.on(s, onSignal);
+  if (isMainThread()) for (const s of SIGNALS) process.on(s, onSignal);
 
   return () => {
     installed = false;

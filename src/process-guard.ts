@@ -1,7 +1,7 @@
 // Where the preload should stay off. NODE_OPTIONS reaches every node process in a container,
 // including package managers that are not the app; and --import runs again in each worker thread.
-import { isMainThread, workerData } from 'node:worker_threads';
 import { basename } from 'node:path';
+import { isMainThread, workerThreads } from './builtins.js';
 
 // node-gyp is run by npm/yarn/pnpm to build native addons during an install. Yarn 2+ runs from the
 // project's own copy, .yarn/releases/yarn-<version>.cjs (yarnPath in .yarnrc.yml).
@@ -27,7 +27,8 @@ export function reasonToStayOff(workerThreadsAllowed: boolean, argv: readonly st
   if (script !== undefined && (TOOLING.test(basename(script)) || TOOLING_DIRS.test(script))) {
     return `package-manager process (${basename(script)})`;
   }
-  if (!isMainThread && isThreadStreamWorker(workerData)) return 'pino transport worker (thread-stream)';
-  if (!isMainThread && !workerThreadsAllowed) return 'worker thread (set PERISCOPE_WORKER_THREADS=true to trace workers)';
+  if (isMainThread()) return undefined;
+  if (isThreadStreamWorker(workerThreads().workerData)) return 'pino transport worker (thread-stream)';
+  if (!workerThreadsAllowed) return 'worker thread (set PERISCOPE_WORKER_THREADS=true to trace workers)';
   return undefined;
 }

@@ -5,16 +5,15 @@
 //   over IPC (cluster.ts);
 // - a worker thread (only with PERISCOPE_WORKER_THREADS=true): no listener; its requests are
 //   traced, its metrics stay local to the thread.
-import { isMainThread } from 'node:worker_threads';
 import type { PeriscopeConfig } from '../config.js';
-import { cluster } from '../builtins.js';
+import { cluster, isMainThread } from '../builtins.js';
 import { debug } from '../diag.js';
 import { startMetricsEndpoint } from './endpoint.js';
 import type { MetricsRegistry } from './registry.js';
 import { answerPrimary, collectFromWorkers } from './cluster.js';
 
 export function startMetrics(config: PeriscopeConfig, registry: MetricsRegistry, ownServers: WeakSet<object>): void {
-  if (!isMainThread) {
+  if (!isMainThread()) {
     debug('worker thread: no metrics endpoint here (one metrics port per process)');
     return;
   }

@@ -50,7 +50,7 @@ after(async () => {
   await receiver.close();
 });
 
-test('node:https and node:crypto are loaded only when the app asks for them, where Node has module.registerHooks', async () => {
+test('node:https, node:crypto and node:worker_threads are loaded only when the app asks for them, where Node lets periscope wait', async () => {
   const app = runFixture('fixtures/styles/no-https.cjs', { env: { OTEL_TRACES_EXPORTER: 'none' } });
   const line = await app.waitForLine(/^\{.*\}$/);
   const seen = JSON.parse(line[0]);
@@ -59,6 +59,8 @@ test('node:https and node:crypto are loaded only when the app asks for them, whe
   assert.match(seen.traceparent, /^00-(?!0{32})[0-9a-f]{32}-(?!0{16})[0-9a-f]{16}-[0-9a-f]{2}$/);
   assert.equal(seen.httpsLoaded, !seen.registerHooks, 'Node 20 has no registerHooks: patched at start-up there');
   assert.equal(seen.cryptoLoaded, !seen.registerHooks, 'node:https loads node:crypto');
+  // Where import-in-the-middle cannot use registerHooks, its loader runs in a thread of its own.
+  assert.equal(seen.workerThreadsLoaded, !seen.syncHooks);
   assert.equal((await app.exited).code, 0);
 });
 
