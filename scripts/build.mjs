@@ -1,6 +1,6 @@
 // The build after `tsc`:
-// 1. dist/register.js is bundled (our code, @opentelemetry/api, require-in-the-middle and
-//    import-in-the-middle's Hook; import-in-the-middle's registry, shimmer and prom-client stay
+// 1. dist/register.js is bundled (our code, @opentelemetry/api, require-in-the-middle, shimmer
+//    and import-in-the-middle's Hook; import-in-the-middle's registry and prom-client stay
 //    packages), split where the preload imports the agent (below). Loading ~70 small ES modules
 //    cost ~45 ms of start-up on Node 24; three files cost a few. The unbundled dist/src stays for
 //    the public API.
@@ -24,16 +24,16 @@ const { build } = require('esbuild');
 // +16 ms. An app importing a builtin as ESM still gets our patched functions through
 // syncBuiltinESMExports() (start.ts). The shim is CommonJS, so esbuild turns our named imports
 // into property reads at the call site: nothing is read from a builtin before it is used.
-// The CommonJS files left outside the bundle (shimmer, import-in-the-middle's lib/register.js)
-// are required the same way: an ES import of CommonJS has Node run cjs-module-lexer over its
-// source to find the names it exports (~4 ms for import-in-the-middle on Node 24). It is the same
-// module instance either way (one require cache), which import-in-the-middle's loader relies on.
+// The CommonJS file left outside the bundle (import-in-the-middle's lib/register.js) is required
+// the same way: an ES import of CommonJS has Node run cjs-module-lexer over its source to find
+// the names it exports (~4 ms for import-in-the-middle on Node 24). It is the same module
+// instance either way (one require cache), which import-in-the-middle's loader relies on.
 const IITM_REGISTRY = 'import-in-the-middle/lib/register.js';
 const viaRequire = {
   name: 'builtins-via-require',
   setup(build) {
     build.onResolve({ filter: /^[^./]/ }, (args) => {
-      if (!isBuiltin(args.path) && args.path !== 'shimmer' && args.path !== IITM_REGISTRY) return undefined;
+      if (!isBuiltin(args.path) && args.path !== IITM_REGISTRY) return undefined;
       return args.namespace === 'via-require' || args.kind === 'dynamic-import' ? { path: args.path, external: true } : { path: args.path, namespace: 'via-require' };
     });
     build.onLoad({ filter: /.*/, namespace: 'via-require' }, (args) => ({ contents: `module.exports = require(${JSON.stringify(args.path)});`, loader: 'js' }));
@@ -105,7 +105,7 @@ for (const f of readdirSync('dist')) if (/^register-.*\.js$/.test(f)) rmSync(`di
 const registerBuild = await bundleInPlace('dist/register.js', {
   plugins: [iitmIndex, viaRequire, quietDebug],
   // The synchronous ESM hooks are their own file (2. below), imported only where they are used.
-  external: ['shimmer', 'prom-client', './esm-sync-hooks.js'],
+  external: ['prom-client', './esm-sync-hooks.js'],
   outfile: undefined,
   outdir: 'dist',
   splitting: true,
