@@ -3,6 +3,8 @@
 // process) cost ~0.9 and ~0.8 ms of the preload's start-up on Node 24; node:cluster (the metrics
 // of a cluster's workers) ~6 ms; node:crypto (ids where /dev/urandom cannot be read, the metrics
 // endpoint's token check) ~7 ms; node:https (an https collector) is also the app's, see hooks.ts.
+// And what can be known of builtins without loading them: whether one is loaded, whether this is
+// the main thread.
 import { createRequire } from 'node:module';
 import type * as ChildProcess from 'node:child_process';
 import type * as Cluster from 'node:cluster';
