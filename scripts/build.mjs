@@ -128,9 +128,8 @@ function readThroughModules(...files) {
     const bundled = readFileSync(file, 'utf8');
     const calls = bundled.match(/__toESM\(/g)?.length ?? 0;
     const nodeModeCalls = bundled.match(/__toESM\(require_\w+\(\), 1\)/g)?.length ?? 0;
-    const defines = TO_ESM.test(bundled) ? 1 : 0;
     if (calls !== nodeModeCalls) throw new Error(`build: ${calls - nodeModeCalls} __toESM call(s) in ${file} not in node mode; the replacement below does not handle them`);
-    if (defines === 0) continue;
+    if (!TO_ESM.test(bundled)) continue;
     defined++;
     writeFileSync(file, bundled.replace(TO_ESM, 'var __toESM = (mod) => __create(mod, { default: { value: mod, enumerable: true } });\n'));
   }
