@@ -66,7 +66,8 @@ export interface PeriscopeConfig {
   readonly captureResponseHeaders: readonly string[];
   readonly metrics: {
     readonly enabled: boolean;
-    readonly host: string;
+    /** Undefined: every interface, IPv4 and IPv6 (see startMetricsEndpoint). */
+    readonly host: string | undefined;
     readonly port: number;
     readonly path: string;
     readonly buckets: readonly number[];
@@ -113,9 +114,10 @@ export const DEFAULTS = {
   linkCountLimit: 128,
   shutdownTimeoutMs: 2_000,
   // Both differ from the OTel spec's defaults (localhost, otlp) on purpose: containers are
-  // scraped from outside, and pull is periscope's model. docs/configuration.md says so.
+  // scraped from outside, and pull is periscope's model. docs/configuration.md says so. No host
+  // means every interface, IPv6 ones included (IPv6-only pods), as Node's listen(port) binds.
   metricsExporter: 'prometheus' as 'prometheus' | 'none',
-  prometheusHost: '0.0.0.0',
+  prometheusHost: undefined as string | undefined,
   prometheusPort: 9464,
   metricsPath: '/metrics',
   httpBuckets: [0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10],

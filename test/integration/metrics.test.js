@@ -1,6 +1,7 @@
 // Prometheus metrics for every request, from the app's own process, scraped over HTTP.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { createServer } from 'node:net';
 import { runFixture, waitForPort, killAll, httpGet } from '../helpers/spawn.js';
 import { startReceiver, attrs } from '../helpers/otlp-receiver.js';
 import { waitForMetricsPort, scrape, parseExposition, sum } from '../helpers/metrics.js';
@@ -15,6 +16,15 @@ after(async () => {
   await killAll();
   await receiver.close();
 });
+
+/** Whether this machine has IPv6 loopback, asked by listening on ::1 from the test process. */
+function canListenOnIPv6Loopback() {
+  return new Promise((resolve) => {
+    const probe = createServer();
+    probe.once('error', () => resolve(false));
+    probe.listen(0, '::1', () => probe.close(() => resolve(true)));
+  });
+}
 
 async function startApp(env = {}) {
   const app = runFixture('fixtures/metrics/server.cjs', {
@@ -178,6 +188,28 @@ describe('the endpoint', () => {
     const lines = second.stderr().split('\n').filter((l) => l.includes('PERISCOPE_W009'));
     assert.equal(lines.length, 1);
     assert.match(lines[0], new RegExp(`127\\.0\\.0\\.1:${metricsPort} is already in use`));
+  });
+
+  test('listens on every interface, IPv4 and IPv6, when no host is set, without looking the host up', async () => {
+    const { app, port, metricsPort } = await startApp({ OTEL_TRACES_EXPORTER: 'none', OTEL_EXPORTER_PROMETHEUS_HOST: undefined });
+    if (await canListenOnIPv6Loopback()) {
+      assert.match(app.stderr(), new RegExp(`metrics endpoint on http://\\[::\\]:${metricsPort}/metrics`));
+      assert.equal((await httpGet(`http://[::1]:${metricsPort}/metrics`)).status, 200);
+    } else {
+      // Node falls back to 0.0.0.0 where IPv6 is off.
+      assert.match(app.stderr(), new RegExp(`metrics endpoint on http://0\\.0\\.0\\.0:${metricsPort}/metrics`));
+    }
+    assert.equal((await scrape(metricsPort)).status, 200);
+    // listen(port, host) loads node:dns to look the host up, even an address; listen(port) does not.
+    assert.equal((await httpGet(`http://127.0.0.1:${port}/loaded-by-preload?module=dns`)).body, 'false');
+  });
+
+  test('listens on the host set in OTEL_EXPORTER_PROMETHEUS_HOST alone', async () => {
+    const { app, port, metricsPort } = await startApp({ OTEL_TRACES_EXPORTER: 'none' });
+    assert.match(app.stderr(), new RegExp(`metrics endpoint on http://127\\.0\\.0\\.1:${metricsPort}/metrics`));
+    assert.equal((await scrape(metricsPort)).status, 200);
+    assert.equal((await httpGet(`http://127.0.0.1:${port}/loaded-by-preload?module=dns`)).body, 'true', 'the control: a host is looked up');
+    if (await canListenOnIPv6Loopback()) await assert.rejects(httpGet(`http://[::1]:${metricsPort}/metrics`), { code: 'ECONNREFUSED' });
   });
 
   test('answers 404 off its path and 405 to other methods', async () => {

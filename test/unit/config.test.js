@@ -50,7 +50,7 @@ describe('defaults', () => {
       redactQueryParams: new Set(DEFAULTS.redactQueryParams),
       captureRequestHeaders: [],
       captureResponseHeaders: [],
-      metrics: { enabled: true, host: '0.0.0.0', port: 9464, path: '/metrics', buckets: DEFAULTS.httpBuckets, maxSeries: 2_000, token: undefined },
+      metrics: { enabled: true, host: undefined, port: 9464, path: '/metrics', buckets: DEFAULTS.httpBuckets, maxSeries: 2_000, token: undefined },
       workerThreads: false,
       logs: { consoleCorrelation: false, accessLog: undefined },
       shutdownTimeoutMs: 2_000,
