@@ -373,6 +373,33 @@ test('attribute values that repeat, change and come back decode to each span its
   assert.deepEqual(canon(officialDecode(encodeOtlpProto(spans))), canon(JSON.parse(encodeOtlpJson(spans))));
 });
 
+test('runs of remembered attributes copied again decode right when a pair in them, or after them, changes', () => {
+  // Long constant values make runs long enough to be copied whole; `mid` and `tail` take each
+  // value three times in a row, so it is remembered and the runs around it recur, break and mend.
+  const long = (k) => `${k}:`.padEnd(40, 'v');
+  const seq = ['x', 'x', 'x', 'y', 'y', 'y', 'x', 'x', 'x', 'z', 'y', 'y', 'y'];
+  const spans = [];
+  for (let i = 0; i < seq.length * 2; i++) {
+    const mid = seq[i % seq.length];
+    const tail = seq[(i + 5) % seq.length];
+    spans.push(makeSpan({
+      spanId: (i + 1).toString(16).padStart(16, '0'),
+      attributes: i % 7 === 6
+        ? { 'a.key': long('a'), 'b.key': long('b'), mid }
+        : { 'a.key': long('a'), 'b.key': long('b'), mid, 'c.key': long('c'), 'd.key': long('d'), tail },
+    }));
+  }
+  const q = new ProtoSpanQueue();
+  for (const s of spans) q.push(s);
+  const decoded = officialDecode(q.take(spans.length).data).resourceSpans[0].scopeSpans[0].spans;
+  assert.equal(decoded.length, spans.length);
+  decoded.forEach((d, i) => {
+    // Each key once, in order: a run copied too long would repeat keys that attrs() folds away.
+    assert.deepEqual(d.attributes.map((kv) => kv.key), Object.keys(spans[i].attributes), `span ${i}`);
+    assert.deepEqual(attrs(d), spans[i].attributes, `span ${i}`);
+  });
+});
+
 test('remembered attribute bytes stay right when their store fills and starts over, and when keys change order', () => {
   // 400 keys of ~200-byte values, each value twice in a row: more remembered bytes than the
   // encoder keeps (64 KiB), so it forgets them all at least once mid-stream.

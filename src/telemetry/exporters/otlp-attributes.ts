@@ -50,8 +50,8 @@ const ARENA_BYTES = 64 * 1024;
 const arena = Buffer.allocUnsafe(ARENA_BYTES);
 let arenaUsed = 0;
 let generation = 1;
-// Below this, a JavaScript loop copies faster than Buffer#copy's native call (Node 20–24).
-const LOOP_COPY_MAX = 48;
+// Below this, a JavaScript loop copies faster than a native call (Node 20–24).
+const LOOP_COPY_MAX = 16;
 
 class KeyEntry {
   /** The last primitive value seen under this key in span attributes. */
@@ -60,6 +60,15 @@ class KeyEntry {
   pairStart = 0;
   pairEnd = 0;
   pairGeneration = 0;
+  /**
+   * A view of the run of pairs that last started at this entry's pair, arena[pairStart, runEnd),
+   * valid while runGeneration is current. The same keys recur in the same order, so a span's
+   * runs recur too: copying a run through its kept view (TypedArray#set) took ~20 ns whatever
+   * its length, against ~45–65 ns for Buffer#copy's native call and ~40 ns for a 30-byte loop.
+   */
+  run: Uint8Array | undefined = undefined;
+  runEnd = 0;
+  runGeneration = 0;
   constructor(
     readonly name: string,
     readonly key: Uint8Array,
@@ -87,19 +96,26 @@ function keyValue(w: Writer, field: number, key: string, e: KeyEntry | undefined
   w.end(at, 1);
 }
 
-/** Appends arena[start, end) to w. */
-function copyFromArena(w: Writer, start: number, end: number): void {
+/** Appends arena[from.pairStart, end) to w: a run of remembered pairs that starts at `from`'s. */
+function copyRun(w: Writer, from: KeyEntry, end: number): void {
+  const start = from.pairStart;
   const n = end - start;
   w.ensure(n);
-  if (n > LOOP_COPY_MAX) {
-    arena.copy(w.buf, w.pos, start, end);
-    w.pos += n;
+  if (n <= LOOP_COPY_MAX) {
+    const buf = w.buf;
+    let p = w.pos;
+    for (let i = start; i < end; i++) buf[p++] = arena[i]!;
+    w.pos = p;
     return;
   }
-  const buf = w.buf;
-  let p = w.pos;
-  for (let i = start; i < end; i++) buf[p++] = arena[i]!;
-  w.pos = p;
+  let run = from.run;
+  if (run === undefined || from.runEnd !== end || from.runGeneration !== generation) {
+    run = from.run = arena.subarray(start, end);
+    from.runEnd = end;
+    from.runGeneration = generation;
+  }
+  w.buf.set(run, w.pos);
+  w.pos += n;
 }
 
 /** Keeps the KeyValue just written at w.buf[start, w.pos) as e's pair. */
@@ -114,6 +130,7 @@ function keep(w: Writer, e: KeyEntry, start: number): void {
   e.pairStart = arenaUsed;
   e.pairEnd = arenaUsed += n;
   e.pairGeneration = generation;
+  e.run = undefined;
 }
 
 // The entries of the last span attributes encoded, in order: spans of one kind set the same keys
@@ -139,8 +156,8 @@ export function attributes(w: Writer, field: number, attrs: Readonly<Record<stri
  * for the other fields.
  */
 export function spanAttributes(w: Writer, attrs: Readonly<Record<string, AttributeValue | undefined>>): void {
-  // The run of remembered pairs met so far and not yet copied: arena[runStart, runEnd).
-  let runStart = 0;
+  // The run of remembered pairs met so far and not yet copied: from runFrom's pair to runEnd.
+  let runFrom: KeyEntry | undefined;
   let runEnd = 0;
   let i = 0;
   for (const key in attrs) {
@@ -153,15 +170,15 @@ export function spanAttributes(w: Writer, attrs: Readonly<Record<string, Attribu
     }
     i++;
     if (e !== undefined && value === e.value && e.pairGeneration === generation) {
-      if (e.pairStart !== runEnd || runStart === runEnd) {
-        if (runStart !== runEnd) copyFromArena(w, runStart, runEnd);
-        runStart = e.pairStart;
+      if (runFrom === undefined || e.pairStart !== runEnd) {
+        if (runFrom !== undefined) copyRun(w, runFrom, runEnd);
+        runFrom = e;
       }
       runEnd = e.pairEnd;
       continue;
     }
-    if (runStart !== runEnd) copyFromArena(w, runStart, runEnd);
-    runStart = runEnd = 0;
+    if (runFrom !== undefined) copyRun(w, runFrom, runEnd);
+    runFrom = undefined;
     if (e === undefined || typeof value === 'object') {
       keyValue(w, SPAN_ATTRIBUTES, key, e, value);
     } else if (value !== e.value) {
@@ -175,5 +192,5 @@ export function spanAttributes(w: Writer, attrs: Readonly<Record<string, Attribu
       keep(w, e, start);
     }
   }
-  if (runStart !== runEnd) copyFromArena(w, runStart, runEnd);
+  if (runFrom !== undefined) copyRun(w, runFrom, runEnd);
 }
