@@ -72,8 +72,9 @@ export function startMetricsEndpoint(opts: EndpointOptions): http.Server {
   };
   // Without a host, listen(port) binds the unspecified address: `::`, which takes IPv4 too (libuv
   // clears IPV6_V6ONLY), or 0.0.0.0 where IPv6 is off. With a host, even an address, Node looks it
-  // up first, and (Node 22 and later) tests each answer with isIPv6, whose first use compiles a large
-  // regular expression: ~7 ms of start-up on Node 24.22.3 that the default no longer pays.
+  // up first (loading node:dns), and (Node 22 and later) tests each answer with isIPv6, whose
+  // first use compiles a large regular expression: on Node 24.22.3, ~7 ms in a script that only
+  // listens, ~3 ms of the preload's start-up (benchmarks/startup.mjs), which the default saves.
   if (opts.host === undefined) server.listen(opts.port, listening);
   else server.listen(opts.port, opts.host, listening);
   server.unref();
