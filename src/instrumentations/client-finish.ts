@@ -28,6 +28,6 @@ export function endClientSpan(ex: EndableClient, error: string | undefined, metr
   }
   if (metrics !== undefined) {
     ex.errorType = error;
-    metrics.clientFinished(ex, (end - ex.startTime) / 1000, recording ? span.idWords : undefined);
+    metrics.clientFinished(ex, (end - ex.startTime) / 1000, recording ? span.idWords : undefined, end);
   }
 }

@@ -120,6 +120,7 @@ function finish(ex: ServerExchange, status: number | undefined, error: string | 
       ex.requestBytes,
       res === undefined ? -1 : contentLength(res.getHeader('content-length')),
       recording ? span.idWords : undefined,
+      end,
     );
   }
   if (accessLog !== undefined) accessLog.record(ex, status, error, res, end);

@@ -96,8 +96,11 @@ export class HttpMetrics {
     this.serverActive.addTo(this.activeSeries(s), 1);
   }
 
-  /** `exemplar`, a sampled span's ids, only for sampled spans: it becomes the bucket's exemplar. */
-  serverFinished(s: ServerMetricSource, seconds: number, reqBytes: number, resBytes: number, exemplar?: SpanIdWords): void {
+  /**
+   * `exemplar`, a sampled span's ids, only for sampled spans: it becomes the bucket's exemplar,
+   * stamped `endMs` (the span's end), which spares a Date.now() a request.
+   */
+  serverFinished(s: ServerMetricSource, seconds: number, reqBytes: number, resBytes: number, exemplar?: SpanIdWords, endMs?: number): void {
     this.serverActive.addTo(this.activeSeries(s), -1);
     const l = this.last;
     if (
@@ -116,12 +119,12 @@ export class HttpMetrics {
       this.lastResponseSize = undefined;
       this.last = { method: s.method, scheme: s.scheme, protocolVersion: s.protocolVersion, route: s.route, status: s.status, errorType: s.errorType };
     }
-    this.serverDuration.record(this.lastDuration, seconds, exemplar);
+    this.serverDuration.record(this.lastDuration, seconds, exemplar, endMs);
     if (reqBytes >= 0) this.serverRequestSize.record((this.lastRequestSize ??= this.serverRequestSize.seriesFor(this.lastKey, serverLabels, s)), reqBytes);
     if (resBytes >= 0) this.serverResponseSize.record((this.lastResponseSize ??= this.serverResponseSize.seriesFor(this.lastKey, serverLabels, s)), resBytes);
   }
 
-  clientFinished(c: ClientMetricSource, seconds: number, exemplar?: SpanIdWords): void {
+  clientFinished(c: ClientMetricSource, seconds: number, exemplar?: SpanIdWords, endMs?: number): void {
     const l = this.lastClient;
     if (
       this.lastClientDuration === undefined ||
@@ -135,7 +138,7 @@ export class HttpMetrics {
       this.lastClientDuration = this.clientDuration.seriesFor(key, clientLabels, c);
       this.lastClient = { method: c.method, serverAddress: c.serverAddress, serverPort: c.serverPort, status: c.status, errorType: c.errorType };
     }
-    this.clientDuration.record(this.lastClientDuration, seconds, exemplar);
+    this.clientDuration.record(this.lastClientDuration, seconds, exemplar, endMs);
   }
 
   collect(): Family[] {

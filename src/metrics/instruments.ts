@@ -61,7 +61,8 @@ export class Histogram {
     return s;
   }
 
-  record(s: HistogramSeries, value: number, exemplar?: SpanIdWords): void {
+  /** `atMs`: when the value was measured (epoch ms), the exemplar's timestamp; the span's end time, for spans. */
+  record(s: HistogramSeries, value: number, exemplar?: SpanIdWords, atMs = Date.now()): void {
     if (s === this.overflow) this.cap.overflowed++;
     const b = this.bounds;
     let i = 0;
@@ -71,11 +72,11 @@ export class Histogram {
     s.count++;
     if (exemplar !== undefined) {
       const e = s.exemplars[i];
-      if (e === undefined) s.exemplars[i] = { ids: exemplar, value, time: Date.now() / 1000 };
+      if (e === undefined) s.exemplars[i] = { ids: exemplar, value, time: atMs / 1000 };
       else {
         e.ids = exemplar;
         e.value = value;
-        e.time = Date.now() / 1000;
+        e.time = atMs / 1000;
       }
     }
   }

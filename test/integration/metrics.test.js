@@ -115,6 +115,9 @@ describe('a plain node:http app with PERISCOPE_ROUTES', () => {
     const ex = exemplars.find((s) => s.exemplar.labels.trace_id === hit.traceId);
     assert.equal(ex.exemplar.labels.span_id, hit.spanId);
     assert.ok(Number(ex.labels.le === '+Inf' ? Infinity : ex.labels.le) >= ex.exemplar.value);
+    // Stamped when its span ended (the exposition writes milliseconds).
+    const endSeconds = Number(BigInt(hit.endTimeUnixNano) / 1000n) / 1e6;
+    assert.ok(Math.abs(ex.exemplar.timestamp - endSeconds) <= 0.001, `exemplar at ${ex.exemplar.timestamp}, span ended at ${endSeconds}`);
     // Scraping OpenMetrics must not change what the text format says afterwards.
     const text = await scrape(app.metricsPort);
     assert.match(text.headers['content-type'], /^text\/plain; version=0\.0\.4/);
