@@ -61,8 +61,11 @@ export class Histogram {
     return s;
   }
 
-  /** `atMs`: when the value was measured (epoch ms), the exemplar's timestamp; the span's end time, for spans. */
-  record(s: HistogramSeries, value: number, exemplar?: SpanIdWords, atMs = Date.now()): void {
+  /**
+   * `atMs`: when the value was measured (epoch ms), the exemplar's timestamp; the span's end time,
+   * for spans. Read from the clock only when there is an exemplar and no time.
+   */
+  record(s: HistogramSeries, value: number, exemplar?: SpanIdWords, atMs?: number): void {
     if (s === this.overflow) this.cap.overflowed++;
     const b = this.bounds;
     let i = 0;
@@ -71,12 +74,13 @@ export class Histogram {
     s.sum += value;
     s.count++;
     if (exemplar !== undefined) {
+      const time = (atMs ?? Date.now()) / 1000;
       const e = s.exemplars[i];
-      if (e === undefined) s.exemplars[i] = { ids: exemplar, value, time: atMs / 1000 };
+      if (e === undefined) s.exemplars[i] = { ids: exemplar, value, time };
       else {
         e.ids = exemplar;
         e.value = value;
-        e.time = atMs / 1000;
+        e.time = time;
       }
     }
   }
