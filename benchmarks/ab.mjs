@@ -62,7 +62,8 @@ try {
       });
       rates ??= out.rates;
       const fixed = out.fixed.map((f) => `p50/p99 @${f.rate}: ${f.p50}/${f.p99} ms, ${f.cpuUsPerReq?.toFixed(1)} µs CPU/req`).join(', ');
-      console.log(`${spec}: ${Math.round(out.sat.rps)} req/s, ${out.sat.cpuUsPerReq.toFixed(1)} µs CPU/req, ${fixed}, RSS ${out.rssIdle.toFixed(0)}/${out.rssLoad.toFixed(0)} MB, ${out.spansPerReq?.toFixed(2)} spans/req${out.invalid ? `, INVALID: ${out.invalid}` : ''}`);
+      const t = out.sat.threadsUsPerReq;
+      console.log(`${spec}: ${Math.round(out.sat.rps)} req/s, ${out.sat.cpuUsPerReq.toFixed(1)} µs CPU/req (main ${t.mainUser.toFixed(1)} user + ${t.mainSystem.toFixed(1)} system, other threads ${t.others.toFixed(1)}), ${fixed}, RSS ${out.rssIdle.toFixed(0)}/${out.rssLoad.toFixed(0)} MB, ${out.spansPerReq?.toFixed(2)} spans/req${out.invalid ? `, INVALID: ${out.invalid}` : ''}`);
     }
   }
 } finally {

@@ -17,6 +17,37 @@ export function cpuSeconds(pid) {
   return (Number(fields[11]) + Number(fields[12])) / CLK_TCK;
 }
 
+/**
+ * `pid`'s CPU seconds by thread: { mainUser, mainSystem, others }, others being every other thread
+ * (V8's GC and compiler workers, libuv's pool), from /proc/<pid>/task/<tid>/stat. Tells the
+ * request path's own thread from the collector's helpers, and JavaScript from the kernel.
+ */
+export function threadCpuSeconds(pid) {
+  const out = { mainUser: 0, mainSystem: 0, others: 0 };
+  let tids;
+  try {
+    tids = readdirSync(`/proc/${pid}/task`);
+  } catch {
+    return out;
+  }
+  for (const tid of tids) {
+    let stat;
+    try {
+      stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+    } catch {
+      continue; // the thread ended between the listing and the read
+    }
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const user = Number(fields[11]) / CLK_TCK;
+    const system = Number(fields[12]) / CLK_TCK;
+    if (tid === String(pid)) {
+      out.mainUser = user;
+      out.mainSystem = system;
+    } else out.others += user + system;
+  }
+  return out;
+}
+
 /** Busy seconds (everything but idle and iowait, steal included) of each CPU and in all, from /proc/stat. */
 export function machineBusySeconds() {
   const out = {};

@@ -11,6 +11,11 @@ const FIGURES = [
   { key: 'busy', title: 'server core busy, saturated', get: (r) => r.sat?.busy, cmp: 'none', abs: (v) => `${Math.round(v * 100)} %` },
   { key: 'loaderBusy', title: 'load generator busy, saturated', get: (r) => r.sat?.loaderBusy, cmp: 'none', abs: (v) => `${Math.round(v * 100)} %` },
   { key: 'cpu', title: 'server CPU µs/request', get: (r) => r.sat?.cpuUsPerReq, cmp: 'diff', unit: 'µs', abs: (v) => `${v.toFixed(1)} µs` },
+  // The same CPU by thread: the request path's own user and kernel time, and V8's helpers (the
+  // collector's parallel and concurrent work, the compiler), which share the server's one core.
+  { key: 'cpuMainUser', title: '… main thread, user', get: (r) => r.sat?.threadsUsPerReq?.mainUser, cmp: 'diff', unit: 'µs', abs: (v) => `${v.toFixed(1)} µs` },
+  { key: 'cpuMainSystem', title: '… main thread, kernel', get: (r) => r.sat?.threadsUsPerReq?.mainSystem, cmp: 'diff', unit: 'µs', abs: (v) => `${v.toFixed(1)} µs` },
+  { key: 'cpuOthers', title: '… other threads', get: (r) => r.sat?.threadsUsPerReq?.others, cmp: 'diff', unit: 'µs', abs: (v) => `${v.toFixed(1)} µs` },
   { key: 'cpu_0', title: 'server CPU µs/request at 50 % load', get: (r) => r.fixed?.[0]?.cpuUsPerReq, cmp: 'diff', unit: 'µs', abs: (v) => `${v.toFixed(1)} µs`, rateIndex: 0 },
   ...[0, 1].flatMap((i) => [
     { key: `p50_${i}`, title: `p50 at ${i ? 80 : 50} % load`, get: (r) => r.fixed?.[i]?.p50, cmp: 'ratio', abs: (v) => fmtMs(v), rateIndex: i },

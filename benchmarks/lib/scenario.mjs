@@ -2,7 +2,7 @@
 // and idle RSS; a saturated warm-up, then a saturated phase (throughput, CPU per request); two
 // evenly paced phases at fixed rates (latency); RSS after load; stop it and ask the sink what it got.
 import { setTimeout as sleep } from 'node:timers/promises';
-import { cpuSeconds, foreignLoad, rssMB } from './measure.mjs';
+import { cpuSeconds, foreignLoad, rssMB, threadCpuSeconds } from './measure.mjs';
 import { start } from './procs.mjs';
 
 const METRICS_LINE = /metrics endpoint on (http:\/\/\S+)/;
@@ -90,11 +90,22 @@ async function measure(server, opts, scrape) {
 
   const foreign = foreignLoad({ serverCpu: opts.cpu, serverPid: server.pid });
   const cpu0 = cpuSeconds(server.pid);
+  const threads0 = threadCpuSeconds(server.pid);
   const loadCpu0 = cpuSeconds(load.pid);
   const sat = await phase({ connections: 32, seconds: durations.saturated });
   const cpu1 = cpuSeconds(server.pid);
+  const threads1 = threadCpuSeconds(server.pid);
   const loaderBusy = (cpuSeconds(load.pid) - loadCpu0) / sat.seconds;
-  out.sat = { rps: sat.rps, cpuUsPerReq: ((cpu1 - cpu0) * 1e6) / sat.ok, busy: (cpu1 - cpu0) / sat.seconds, loaderBusy, errors: sat.errors + sat.non2xx };
+  const perReq = (key) => ((threads1[key] - threads0[key]) * 1e6) / sat.ok;
+  out.sat = {
+    rps: sat.rps,
+    cpuUsPerReq: ((cpu1 - cpu0) * 1e6) / sat.ok,
+    // The same CPU by thread (ab.mjs prints it): the main thread's user and system time, the rest.
+    threadsUsPerReq: { mainUser: perReq('mainUser'), mainSystem: perReq('mainSystem'), others: perReq('others') },
+    busy: (cpu1 - cpu0) / sat.seconds,
+    loaderBusy,
+    errors: sat.errors + sat.non2xx,
+  };
 
   out.rates = opts.rates ?? [0.5, 0.8].map((f) => Math.round(sat.rps * f));
   for (const rate of out.rates) {
