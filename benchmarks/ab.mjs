@@ -5,11 +5,13 @@
 //
 // app: hello | proxy | express. config: bare | off | full, optionally with extra environment,
 // e.g. `off:OTEL_PROPAGATORS=none;OTEL_NODE_DISABLED_INSTRUMENTATIONS=undici`. The fixed rates
-// are 50 % and 80 % of the first run's saturated rate. --register compares another build of the
-// preload (an older build's dist/register*.js and dist/esm-sync-hooks.js copied into a directory
-// of their own under dist/, e.g. dist/base/register.js, so it finds the same packages).
+// are 50 % and 80 % of the first run's saturated rate. --register runs every configuration on
+// another build of the preload (an older build's dist/register*.js and dist/esm-sync-hooks.js
+// copied into a directory of their own under dist/, e.g. dist/base/register.js, so it finds the
+// same packages); `<config>@<file>` runs that configuration alone on it, so that two builds
+// alternate in one run: `full@dist/base/register.js,full`.
 // WARMUP=<seconds> lengthens the saturated warm-up (default 1; `npm run bench` uses 8 for proxy).
-import { dirname, join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { runServer } from './lib/scenario.mjs';
 import { startLoad } from './lib/load.mjs';
@@ -26,7 +28,7 @@ const LOAD_CPU = 1;
 const { node, register, rest } = parseCommon(process.argv.slice(2), HERE);
 const [app, specs, reps = '2'] = rest;
 if (!(app in APPS) || !specs) {
-  console.error('usage: node benchmarks/ab.mjs <hello|proxy|express> <bare|off|full[:ENV=V;…]>,… [repetitions] [--node <binary>] [--register <file>]');
+  console.error('usage: node benchmarks/ab.mjs <hello|proxy|express> <bare|off|full[:ENV=V;…][@<register file>]>,… [repetitions] [--node <binary>] [--register <file>]');
   process.exit(2);
 }
 
@@ -44,8 +46,9 @@ try {
   let rates = null;
   for (let r = 0; r < Number(reps); r++) {
     for (const spec of specs.split(',')) {
-      const { name, env: extra } = parseConfigSpec(spec);
-      const base = BASE[name];
+      const [configSpec, file] = spec.split('@');
+      const { name, env: extra } = parseConfigSpec(configSpec);
+      const base = file === undefined ? BASE[name] : periscopeConfigs(sink.url, resolve(file)).find((c) => c.name === name);
       if (base === undefined) throw new Error(`unknown configuration ${name}`);
       const env = { ...base.env, ...extra };
       const out = await runServer({

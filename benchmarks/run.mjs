@@ -1,5 +1,6 @@
 // npm run bench: periscope's overhead as ratios against the same app without it. See README.md.
-//   node benchmarks/run.mjs            full matrix (Node 20 + 24, 3 apps, 3 configs, 3 reps), writes docs/benchmarks.md
+//   node benchmarks/run.mjs            full matrix (Node 20 + 24, 3 apps, 3 configs, 5 reps), writes docs/benchmarks.md
+//                                      and benchmarks/results.json (for --render)
 //   node benchmarks/run.mjs --quick    1 rep, short phases, Node 24 only; prints, writes nothing
 //   node benchmarks/run.mjs --smoke    hello app, ~1 s phases, machine Node; for CI; writes nothing
 //   node benchmarks/run.mjs --peers    also OTel auto-instrumentations and dd-trace (Node 24)
@@ -225,9 +226,11 @@ async function main() {
   }
 
   results.elapsedSeconds = Math.round((Date.now() - began) / 1000);
-  writeFileSync(join(HERE, 'results.json'), `${JSON.stringify(results, null, 2)}\n`);
   process.stdout.write(summary(results));
   if (mode === 'full') {
+    // Only a full run's: --render re-renders the published page from it, which a smoke or quick
+    // run (CI runs one) must not replace.
+    writeFileSync(join(HERE, 'results.json'), `${JSON.stringify(results, null, 2)}\n`);
     writeFileSync(join(ROOT, 'docs', 'benchmarks.md'), markdown(results));
     log('wrote docs/benchmarks.md');
   }

@@ -10,11 +10,17 @@ import { livePids } from './procs.mjs';
 
 export const CLK_TCK = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
 
-/** utime + stime of `pid` in seconds (fields 14 and 15 of /proc/<pid>/stat, after the `(comm)`). */
-export function cpuSeconds(pid) {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+/** utime and stime in seconds from a /proc stat file (fields 14 and 15, after the `(comm)`). */
+function statSeconds(file) {
+  const stat = readFileSync(file, 'utf8');
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / CLK_TCK;
+  return { user: Number(fields[11]) / CLK_TCK, system: Number(fields[12]) / CLK_TCK };
+}
+
+/** utime + stime of `pid` in seconds, all its threads. */
+export function cpuSeconds(pid) {
+  const { user, system } = statSeconds(`/proc/${pid}/stat`);
+  return user + system;
 }
 
 /**
@@ -31,15 +37,13 @@ export function threadCpuSeconds(pid) {
     return out;
   }
   for (const tid of tids) {
-    let stat;
+    let user;
+    let system;
     try {
-      stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+      ({ user, system } = statSeconds(`/proc/${pid}/task/${tid}/stat`));
     } catch {
       continue; // the thread ended between the listing and the read
     }
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    const user = Number(fields[11]) / CLK_TCK;
-    const system = Number(fields[12]) / CLK_TCK;
     if (tid === String(pid)) {
       out.mainUser = user;
       out.mainSystem = system;
