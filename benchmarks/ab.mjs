@@ -1,5 +1,6 @@
 // A quick A/B of configurations on one app, with the same phases and readings as `npm run bench`,
-// printed one line per run and never written anywhere. For trying a change, not for publishing.
+// printed one line per run and never written anywhere, the order of the configurations rotated
+// each repetition. For trying a change, not for publishing.
 //
 //   node benchmarks/ab.mjs <app> <config>[,<config>…] [repetitions] [--node <binary>] [--register <file>]
 //
@@ -44,8 +45,12 @@ try {
     appEnv.UPSTREAM_URL = `http://127.0.0.1:${(await upstream.waitFor(/listening (\d+)/))[1]}/`;
   }
   let rates = null;
+  const order = specs.split(',');
   for (let r = 0; r < Number(reps); r++) {
-    for (const spec of specs.split(',')) {
+    // Rotated each repetition, as in `npm run bench`: no configuration always runs first, or
+    // always right after the same other one.
+    const shift = r % order.length;
+    for (const spec of [...order.slice(shift), ...order.slice(0, shift)]) {
       const [configSpec, file] = spec.split('@');
       const { name, env: extra } = parseConfigSpec(configSpec);
       const base = file === undefined ? BASE[name] : periscopeConfigs(sink.url, resolve(file)).find((c) => c.name === name);
