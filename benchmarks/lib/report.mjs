@@ -44,11 +44,21 @@ function fmtInt(v) {
 function fmtMs(v) {
   return v >= 10 ? `${v.toFixed(1)} ms` : `${v.toPrecision(2)} ms`;
 }
-function fmtCmp(fig, v) {
+function fmtCmp(fig, v, digits = fig.cmp === 'ratio' ? 2 : 1) {
   if (v === null || v === undefined) return '–';
-  if (fig.cmp === 'ratio') return `${v.toFixed(2)}×`;
-  if (fig.cmp === 'diff') return `${v >= 0 ? '+' : '−'}${Math.abs(v).toFixed(1)} ${fig.unit}`;
+  if (fig.cmp === 'ratio') return `${v.toFixed(digits)}×`;
+  if (fig.cmp === 'diff') return `${v >= 0 ? '+' : '−'}${Math.abs(v).toFixed(digits)} ${fig.unit}`;
   return fig.abs(v);
+}
+
+/**
+ * The digits to print a judged figure with: its usual ones, or up to two more where rounding would
+ * make a missed target read as met (0.795× printed as 0.80× beside "≥ 0.80×, not met").
+ */
+function judgedDigits(v, digits, ok) {
+  let d = digits;
+  while (d < digits + 2 && !ok(v) && ok(Number(v.toFixed(d)))) d++;
+  return d;
 }
 const mark = (ok) => (ok ? '✓' : '✗');
 
@@ -103,11 +113,13 @@ function blockTable(block) {
       const a = agg[n];
       const v = a.fig[f.key];
       if (n !== 'bare' && a.invalid.length > 0) return '**INVALID**';
-      let cell = n === 'bare' || f.cmp === 'none' ? (v === null ? '–' : f.abs(v)) : fmtCmp(f, v);
+      const t = targetsFor(block, f.key);
+      const judged = t !== undefined && a.periscope && v !== null;
+      let cell =
+        n === 'bare' || f.cmp === 'none' ? (v === null ? '–' : f.abs(v)) : fmtCmp(f, v, judged ? judgedDigits(v, f.cmp === 'ratio' ? 2 : 1, t.ok) : undefined);
       if (f.rateIndex !== undefined && a.behind[f.rateIndex]) cell += ' †';
       if (a.onlyDisturbed) cell += ' ‡';
-      const t = targetsFor(block, f.key);
-      if (t && a.periscope && v !== null) cell += ` ${mark(t.ok(v))}`;
+      if (judged) cell += ` ${mark(t.ok(v))}`;
       return cell;
     });
     lines.push(`| ${f.title} | ${cells.join(' | ')} | ${target ? target.text : ''} |`);
@@ -134,7 +146,7 @@ export function judgeTargets(results) {
       const res = Object.values(agg).filter((a) => a.periscope).map((a) => {
         const v = a.fig[t.key];
         const invalid = a.invalid.length > 0;
-        return { config: a.label, shown: invalid ? 'INVALID' : `${fmtCmp(f, v)}${a.onlyDisturbed ? ' ‡' : ''}`, ok: !invalid && v !== null && t.ok(v) };
+        return { config: a.label, shown: invalid ? 'INVALID' : `${fmtCmp(f, v, v === null ? undefined : judgedDigits(v, f.cmp === 'ratio' ? 2 : 1, t.ok))}${a.onlyDisturbed ? ' ‡' : ''}`, ok: !invalid && v !== null && t.ok(v) };
       });
       out.push({ what: `${f.title}, ${block.app}`, text: t.text, res });
     }
@@ -142,7 +154,7 @@ export function judgeTargets(results) {
   const su = results.startup.find((s) => s.node === TARGET_NODE);
   if (su) {
     const d = su.periscope - su.bare;
-    out.push({ what: 'start-up', text: STARTUP_TARGET.text, res: [{ config: 'periscope', shown: `+${d.toFixed(0)} ms`, ok: STARTUP_TARGET.ok(d) }] });
+    out.push({ what: 'start-up', text: STARTUP_TARGET.text, res: [{ config: 'periscope', shown: `+${d.toFixed(judgedDigits(d, 0, STARTUP_TARGET.ok))} ms`, ok: STARTUP_TARGET.ok(d) }] });
   }
   if (results.footprint) {
     const n = results.footprint.packages;
