@@ -44,7 +44,10 @@ function fmtInt(v) {
 function fmtMs(v) {
   return v >= 10 ? `${v.toFixed(1)} ms` : `${v.toPrecision(2)} ms`;
 }
-function fmtCmp(fig, v, digits = fig.cmp === 'ratio' ? 2 : 1) {
+/** The decimals a ratio (0.97×) or a difference (+2.1 µs) is printed with. */
+const digitsOf = (fig) => (fig.cmp === 'ratio' ? 2 : 1);
+
+function fmtCmp(fig, v, digits = digitsOf(fig)) {
   if (v === null || v === undefined) return '–';
   if (fig.cmp === 'ratio') return `${v.toFixed(digits)}×`;
   if (fig.cmp === 'diff') return `${v >= 0 ? '+' : '−'}${Math.abs(v).toFixed(digits)} ${fig.unit}`;
@@ -116,7 +119,7 @@ function blockTable(block) {
       const t = targetsFor(block, f.key);
       const judged = t !== undefined && a.periscope && v !== null;
       let cell =
-        n === 'bare' || f.cmp === 'none' ? (v === null ? '–' : f.abs(v)) : fmtCmp(f, v, judged ? judgedDigits(v, f.cmp === 'ratio' ? 2 : 1, t.ok) : undefined);
+        n === 'bare' || f.cmp === 'none' ? (v === null ? '–' : f.abs(v)) : fmtCmp(f, v, judged ? judgedDigits(v, digitsOf(f), t.ok) : undefined);
       if (f.rateIndex !== undefined && a.behind[f.rateIndex]) cell += ' †';
       if (a.onlyDisturbed) cell += ' ‡';
       if (judged) cell += ` ${mark(t.ok(v))}`;
@@ -146,7 +149,7 @@ export function judgeTargets(results) {
       const res = Object.values(agg).filter((a) => a.periscope).map((a) => {
         const v = a.fig[t.key];
         const invalid = a.invalid.length > 0;
-        return { config: a.label, shown: invalid ? 'INVALID' : `${fmtCmp(f, v, v === null ? undefined : judgedDigits(v, f.cmp === 'ratio' ? 2 : 1, t.ok))}${a.onlyDisturbed ? ' ‡' : ''}`, ok: !invalid && v !== null && t.ok(v) };
+        return { config: a.label, shown: invalid ? 'INVALID' : `${fmtCmp(f, v, v === null ? undefined : judgedDigits(v, digitsOf(f), t.ok))}${a.onlyDisturbed ? ' ‡' : ''}`, ok: !invalid && v !== null && t.ok(v) };
       });
       out.push({ what: `${f.title}, ${block.app}`, text: t.text, res });
     }
