@@ -4,7 +4,7 @@
 // It counts what the process executes in user space (JavaScript, V8, Node's C++), not the kernel's
 // share or cache misses: a change is confirmed here, its cost in time comes from `npm run bench`.
 //
-//   node benchmarks/instructions.mjs [config,…] [--app hello|calls] [--node <binary>] [--register <file>] [--functions N] [--keep]
+//   node benchmarks/instructions.mjs [config,…] [--app hello|calls] [--node <binary>] [--register <file>] [--functions N] [--cache] [--keep]
 //
 // config: as in hotpath.mjs (bare, traced, recorded, full, off, name:ENV=V;…, config@file).
 // Default: bare,off,full. Each configuration runs apps/hello-inproc.js under callgrind twice, with
@@ -15,7 +15,11 @@
 // lists the N functions whose count changed the most between neighbouring configurations,
 // JavaScript ones named from V8's perf map (`--perf-basic-prof`). --keep leaves the callgrind
 // files and perf maps in the scratch directory it names, for `callgrind_annotate --tree=caller`
-// (who calls a builtin). About 2 minutes a configuration.
+// (who calls a builtin). --cache also simulates this machine's caches (callgrind --cache-sim: L1
+// of 32 KiB for code and 32 KiB for data, the 1 MiB L2 as the last level) and prints a request's
+// misses beside its instructions: code a request runs is fetched from L2 again when the request
+// path's code is larger than L1, and those stalls cost time an instruction count does not show.
+// About 2 minutes a configuration (about 3 with --cache).
 import { execFileSync, spawnSync } from 'node:child_process';
 import { copyFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -33,6 +37,9 @@ const MANY = 12_000;
 const argv = process.argv.slice(2);
 const fnAt = argv.indexOf('--functions');
 const topFunctions = fnAt < 0 ? 0 : Number(argv.splice(fnAt, 2)[1]);
+const cacheAt = argv.indexOf('--cache');
+const cache = cacheAt >= 0 && argv.splice(cacheAt, 1).length === 1;
+const CACHE_ARGS = ['--cache-sim=yes', '--I1=32768,8,64', '--D1=32768,8,64', '--LL=1048576,8,64'];
 const keepAt = argv.indexOf('--keep');
 const keep = keepAt >= 0 && argv.splice(keepAt, 1).length === 1;
 const appAt = argv.indexOf('--app');
@@ -66,7 +73,7 @@ async function run(spec, base, env, requests) {
   const out = join(work, `${spec.replace(/[^\w.-]/g, '_')}.${requests}`);
   // --smc-check: V8 rewrites code in place.
   const nodeArgs = [...V8_FLAGS, ...(topFunctions > 0 ? ['--perf-basic-prof'] : []), ...base.args, join(HERE, 'apps', app.file)];
-  const proc = start(`${spec} ×${requests}`, 'valgrind', ['--tool=callgrind', '--smc-check=all-non-file', `--callgrind-out-file=${out}`, node, ...nodeArgs], {
+  const proc = start(`${spec} ×${requests}`, 'valgrind', ['--tool=callgrind', ...(cache ? CACHE_ARGS : []), '--smc-check=all-non-file', `--callgrind-out-file=${out}`, node, ...nodeArgs], {
     env: { ...env, REQUESTS: String(requests) },
     cwd: work,
   });
@@ -87,19 +94,35 @@ async function measure(spec) {
   if (base.expectSpans && env.OTEL_TRACES_SAMPLER !== 'always_off' && extra.OTEL_BSP_SCHEDULE_DELAY === undefined && received === 0) {
     throw new Error(`${spec}: the sink received no span`);
   }
-  const perRequest = new Map();
-  for (const key of new Set([...few.byFunction.keys(), ...many.byFunction.keys()])) {
-    perRequest.set(key, ((many.byFunction.get(key) ?? 0) - (few.byFunction.get(key) ?? 0)) / (MANY - FEW));
-  }
+  const perRequest = perRequestOf(few.byFunction, many.byFunction);
   let own = 0;
   for (const [key, n] of perRequest) if (key.startsWith(OWN)) own += n;
-  return { spec, total: (many.total - few.total) / (MANY - FEW), own, perRequest };
+  if (!cache) return { spec, total: (many.total - few.total) / (MANY - FEW), own, perRequest };
+  const misses = Object.fromEntries(Object.keys(many.misses).map((k) => [k, (many.misses[k] - few.misses[k]) / (MANY - FEW)]));
+  const codeMisses = perRequestOf(few.codeMisses, many.codeMisses);
+  return { spec, total: (many.total - few.total) / (MANY - FEW), own, perRequest, misses, codeMisses };
 }
 
-/** callgrind_annotate's per-function totals; JIT code named from the perf map when there is one. */
+/** Per function, the difference of two runs' counts ÷ the difference of their requests. */
+function perRequestOf(few, many) {
+  const out = new Map();
+  for (const key of new Set([...few.keys(), ...many.keys()])) out.set(key, ((many.get(key) ?? 0) - (few.get(key) ?? 0)) / (MANY - FEW));
+  return out;
+}
+
+/**
+ * callgrind_annotate's per-function instructions (and with --cache, L1 code misses); JIT code named
+ * from the perf map when there is one.
+ */
 function annotate(file, perfMap, keptMap) {
-  const text = execFileSync('callgrind_annotate', ['--threshold=100', file], { encoding: 'utf8', maxBuffer: 256 << 20 });
   const jit = readPerfMap(perfMap, keptMap);
+  const ir = countsBy(file, 'Ir', jit);
+  if (!cache) return ir;
+  return { ...ir, misses: misses(file), codeMisses: countsBy(file, 'I1mr', jit).byFunction };
+}
+
+function countsBy(file, event, jit) {
+  const text = execFileSync('callgrind_annotate', ['--threshold=100', `--show=${event}`, `--sort=${event}`, file], { encoding: 'utf8', maxBuffer: 256 << 20 });
   const counts = new Map();
   let total = 0;
   for (const line of text.split('\n')) {
@@ -114,6 +137,15 @@ function annotate(file, perfMap, keptMap) {
     counts.set(name, (counts.get(name) ?? 0) + n);
   }
   return { total, byFunction: pairable(counts) };
+}
+
+/** The run's simulated cache misses, from the totals callgrind writes: L1 code, L1 data, L2. */
+function misses(file) {
+  const text = readFileSync(file, 'utf8');
+  const events = /^events: (.*)$/m.exec(text)[1].split(' ');
+  const totals = /^totals: (.*)$/m.exec(text)[1].split(' ').map(Number);
+  const of = (name) => totals[events.indexOf(name)];
+  return { code: of('I1mr'), data: of('D1mr') + of('D1mw'), l2: of('ILmr') + of('DLmr') + of('DLmw') };
 }
 
 function readPerfMap(file, keptMap) {
@@ -194,7 +226,9 @@ for (let i = 0; i < results.length; i++) {
   const { spec, total, own } = results[i];
   const step = i === 0 ? '' : `, ${signed(total - results[i - 1].total)} over the line above`;
   const bundle = topFunctions > 0 ? ` (periscope's bundle ${fmt(own)}${i === 0 ? '' : `, ${signed(own - results[i - 1].own)}`})` : '';
-  console.log(`  ${spec.padEnd(12)} ${fmt(total).padStart(8)}${step}${bundle}`);
+  const m = results[i].misses;
+  const missed = m === undefined ? '' : `; misses: L1 code ${fmt(m.code)}, L1 data ${fmt(m.data)}, L2 ${fmt(m.l2)}`;
+  console.log(`  ${spec.padEnd(12)} ${fmt(total).padStart(8)}${step}${bundle}${missed}`);
 }
 if (results.length === 1 && topFunctions > 0) {
   const own = [...results[0].perRequest].sort((x, y) => y[1] - x[1]).slice(0, topFunctions);
@@ -204,9 +238,12 @@ if (results.length === 1 && topFunctions > 0) {
 for (let i = 1; i < results.length && topFunctions > 0; i++) {
   const a = results[i - 1];
   const b = results[i];
-  const diff = [...new Set([...a.perRequest.keys(), ...b.perRequest.keys()])]
-    .map((k) => [k, (b.perRequest.get(k) ?? 0) - (a.perRequest.get(k) ?? 0)])
-    .sort((x, y) => Math.abs(y[1]) - Math.abs(x[1]));
-  console.log(`\n${b.spec} − ${a.spec}, by function:`);
+  printDiff(`${b.spec} − ${a.spec}, by function`, a.perRequest, b.perRequest);
+  if (cache) printDiff(`${b.spec} − ${a.spec}, L1 code misses by function`, a.codeMisses, b.codeMisses);
+}
+
+function printDiff(title, a, b) {
+  const diff = [...new Set([...a.keys(), ...b.keys()])].map((k) => [k, (b.get(k) ?? 0) - (a.get(k) ?? 0)]).sort((x, y) => Math.abs(y[1]) - Math.abs(x[1]));
+  console.log(`\n${title}:`);
   for (const [k, v] of diff.slice(0, topFunctions)) console.log(`  ${signed(v).padStart(7)}  ${k}`);
 }
