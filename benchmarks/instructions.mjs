@@ -2,7 +2,8 @@
 // gives nearly the same count whatever else the machine is doing, so a change of a few hundred
 // instructions (a tenth of a microsecond) can be shown on a machine whose timings move by ±30 %.
 // It counts what the process executes in user space (JavaScript, V8, Node's C++), not the kernel's
-// share or cache misses: a change is confirmed here, its cost in time comes from `npm run bench`.
+// share, and cache misses only as simulated with --cache (below): a change is confirmed here, its
+// cost in time comes from `npm run bench`.
 //
 //   node benchmarks/instructions.mjs [config,…] [--app hello|calls] [--node <binary>] [--register <file>] [--functions N] [--cache] [--keep]
 //
@@ -97,10 +98,12 @@ async function measure(spec) {
   const perRequest = perRequestOf(few.byFunction, many.byFunction);
   let own = 0;
   for (const [key, n] of perRequest) if (key.startsWith(OWN)) own += n;
-  if (!cache) return { spec, total: (many.total - few.total) / (MANY - FEW), own, perRequest };
-  const misses = Object.fromEntries(Object.keys(many.misses).map((k) => [k, (many.misses[k] - few.misses[k]) / (MANY - FEW)]));
-  const codeMisses = perRequestOf(few.codeMisses, many.codeMisses);
-  return { spec, total: (many.total - few.total) / (MANY - FEW), own, perRequest, misses, codeMisses };
+  const out = { spec, total: (many.total - few.total) / (MANY - FEW), own, perRequest };
+  if (cache) {
+    out.misses = Object.fromEntries(Object.keys(many.misses).map((k) => [k, (many.misses[k] - few.misses[k]) / (MANY - FEW)]));
+    out.codeMisses = perRequestOf(few.codeMisses, many.codeMisses);
+  }
+  return out;
 }
 
 /** Per function, the difference of two runs' counts ÷ the difference of their requests. */
