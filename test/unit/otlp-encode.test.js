@@ -71,7 +71,10 @@ function officialDecode(bytes) {
 }
 
 // Proto3 leaves default values out of the wire; drop them on both sides before comparing. Values
-// inside an AnyValue are kept: an intValue of "0" or a boolValue of false must survive.
+// inside an AnyValue are kept: an intValue of "0" or a boolValue of false must survive. Attributes
+// are a map, and the protobuf encoder writes a span's changed pairs ahead of its remembered ones,
+// so KeyValue lists are compared sorted by key.
+const byKey = (a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0);
 const DEFAULTABLE = new Set(['droppedAttributesCount', 'droppedEventsCount', 'droppedLinksCount', 'flags', 'code', 'message', 'traceState', 'parentSpanId', 'attributes', 'events', 'links', 'schemaUrl']);
 function canon(o) {
   if (Array.isArray(o)) return o.map(canon);
@@ -79,7 +82,7 @@ function canon(o) {
   const out = {};
   for (const [k, v] of Object.entries(o)) {
     if (DEFAULTABLE.has(k) && (v === 0 || v === '' || (Array.isArray(v) && v.length === 0))) continue;
-    out[k] = canon(v);
+    out[k] = k === 'attributes' && Array.isArray(v) ? canon([...v].sort(byKey)) : canon(v);
   }
   return out;
 }
@@ -394,24 +397,50 @@ test('runs of remembered attributes copied again decode right when a pair in the
   const decoded = officialDecode(q.take(spans.length).data).resourceSpans[0].scopeSpans[0].spans;
   assert.equal(decoded.length, spans.length);
   decoded.forEach((d, i) => {
-    // Each key once, in order: a run copied too long would repeat keys that attrs() folds away.
-    assert.deepEqual(d.attributes.map((kv) => kv.key), Object.keys(spans[i].attributes), `span ${i}`);
+    // Each key once: a run copied too long would repeat keys that attrs() folds away.
+    assert.deepEqual(d.attributes.map((kv) => kv.key).sort(), Object.keys(spans[i].attributes).sort(), `span ${i}`);
     assert.deepEqual(attrs(d), spans[i].attributes, `span ${i}`);
   });
+});
+
+test('a number that changes on every span in the middle of remembered attributes decodes to each span its own value', () => {
+  // As a server span's network.peer.port does when consecutive requests come over different
+  // connections; the values cross every varint length, the sign, 2^31 and a fraction.
+  const ports = [40000, 40001, 0, 1, 127, 128, 16383, 16384, 2097151, 2097152, 268435455, 268435456, 2 ** 31, -1, 1.5, 40000, 40000, 7];
+  const spans = ports.map((port, i) =>
+    makeSpan({
+      spanId: (i + 1).toString(16).padStart(16, '0'),
+      attributes: { 'http.request.method': 'GET', 'url.scheme': 'http', 'server.address': 'example.test', 'network.peer.port': port, 'user_agent.original': 'curl/8', 'http.response.status_code': 200 },
+    }),
+  );
+  const q = new ProtoSpanQueue();
+  for (const s of spans) q.push(s);
+  const bytes = q.take(spans.length).data;
+  // Re-encoding with the official encoder gives the same bytes only if every varint is minimal.
+  assert.deepEqual(Buffer.from(Request.encode(Request.decode(bytes)).finish()), Buffer.from(bytes));
+  const decoded = officialDecode(bytes).resourceSpans[0].scopeSpans[0].spans;
+  decoded.forEach((d, i) => {
+    assert.deepEqual(d.attributes.map((kv) => kv.key).sort(), Object.keys(spans[i].attributes).sort(), `span ${i}`);
+    assert.deepEqual(attrs(d), spans[i].attributes, `span ${i}`);
+  });
+  assert.deepEqual(canon(officialDecode(bytes)), canon(JSON.parse(encodeOtlpJson(spans))));
 });
 
 test('remembered attribute bytes stay right when their store fills and starts over, and when keys change order', () => {
   // 400 keys of ~200-byte values, each value twice in a row: more remembered bytes than the
   // encoder keeps (64 KiB), so it forgets them all at least once mid-stream.
+  // Then the same with the constant pairs first, so that a run of them is still waiting to be
+  // copied when a new value is kept and the store starts over.
   const big = (k, round) => `${k}:${round}:`.padEnd(200, 'v');
   const spans = [];
-  for (let round = 0; round < 3; round++) {
-    for (let k = 0; k < 400; k++) {
-      for (let twice = 0; twice < 2; twice++) {
-        spans.push(makeSpan({
-          spanId: (spans.length + 1).toString(16).padStart(16, '0'),
-          attributes: { [`key.${k}`]: big(k, round), 'url.scheme': 'http', 'http.response.status_code': 200 },
-        }));
+  for (const keyFirst of [true, false]) {
+    for (let round = 0; round < 3; round++) {
+      for (let k = 0; k < 400; k++) {
+        for (let twice = 0; twice < 2; twice++) {
+          const constant = { 'url.scheme': 'http', 'http.response.status_code': 200 };
+          const attributes = keyFirst ? { [`key.${k}`]: big(k, round), ...constant } : { ...constant, [`key.${k}`]: big(k, round) };
+          spans.push(makeSpan({ spanId: (spans.length + 1).toString(16).padStart(16, '0'), attributes }));
+        }
       }
     }
   }

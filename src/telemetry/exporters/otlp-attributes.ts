@@ -96,6 +96,34 @@ function keyValue(w: Writer, field: number, key: string, e: KeyEntry | undefined
   w.end(at, 1);
 }
 
+// A number that changes from one span to the next (a peer port: consecutive requests come from
+// different connections) is encoded every time: for a small non-negative integer under a short
+// key, the KeyValue's lengths are known before it is written, so it is one room check and plain
+// stores, without the general path's reserved lengths, type switch and 64-bit varint.
+const SMALL_INT_MAX = 0x0fffffff; // a varint of at most 4 bytes
+const SMALL_KEY_MAX = 100; // KeyValue.key field: with the value, the pair's length stays one byte
+
+/** A span attribute's KeyValue for `key` (its encoded KeyValue.key field) = AnyValue{int_value: n}. */
+function smallIntPair(w: Writer, key: Uint8Array, n: number): void {
+  const size = n < 0x80 ? 1 : n < 0x4000 ? 2 : n < 0x200000 ? 3 : 4;
+  const k = key.length;
+  w.ensure(k + size + 5);
+  const buf = w.buf;
+  let p = w.pos;
+  buf[p++] = (SPAN_ATTRIBUTES << 3) | 2; // Span field 9, LEN
+  buf[p++] = k + 3 + size;
+  for (let i = 0; i < k; i++) buf[p++] = key[i]!;
+  buf[p++] = 0x12; // KeyValue field 2 (value), LEN
+  buf[p++] = 1 + size;
+  buf[p++] = 0x18; // AnyValue field 3 (int_value), VARINT
+  while (n > 127) {
+    buf[p++] = (n & 0x7f) | 0x80;
+    n >>>= 7;
+  }
+  buf[p++] = n;
+  w.pos = p;
+}
+
 /** Appends arena[from.pairStart, end) to w: a run of remembered pairs that starts at `from`'s. */
 function copyRun(w: Writer, from: KeyEntry, end: number): void {
   const start = from.pairStart;
@@ -170,23 +198,29 @@ export function spanAttributes(w: Writer, attrs: Readonly<Record<string, Attribu
     }
     i++;
     if (e !== undefined && value === e.value && e.pairGeneration === generation) {
-      if (runFrom === undefined || e.pairStart !== runEnd) {
-        if (runFrom !== undefined) copyRun(w, runFrom, runEnd);
+      if (runFrom === undefined) runFrom = e;
+      else if (e.pairStart !== runEnd) {
+        copyRun(w, runFrom, runEnd);
         runFrom = e;
       }
       runEnd = e.pairEnd;
       continue;
     }
-    if (runFrom !== undefined) copyRun(w, runFrom, runEnd);
-    runFrom = undefined;
+    // A pair that is not remembered is written now, ahead of the run still pending, which goes on
+    // past it: a peer port that changes from span to span no longer splits a server span's
+    // remembered pairs into two copies. Attributes are a map, so their order carries no meaning.
     if (e === undefined || typeof value === 'object') {
       keyValue(w, SPAN_ATTRIBUTES, key, e, value);
     } else if (value !== e.value) {
       e.value = typeof value !== 'string' || value.length <= VALUE_MAX_CHARS ? (value as string | number | boolean) : undefined;
       e.pairGeneration = 0;
-      keyValue(w, SPAN_ATTRIBUTES, key, e, value);
+      if (typeof value === 'number' && value >= 0 && value <= SMALL_INT_MAX && Number.isInteger(value) && e.key.length <= SMALL_KEY_MAX) smallIntPair(w, e.key, value);
+      else keyValue(w, SPAN_ATTRIBUTES, key, e, value);
     } else {
-      // Seen twice in a row (or forgotten with the last arena): worth keeping.
+      // Seen twice in a row (or forgotten with the last arena): worth keeping. Keeping may start a
+      // new arena over the pending run's bytes, so they are copied first.
+      if (runFrom !== undefined) copyRun(w, runFrom, runEnd);
+      runFrom = undefined;
       const start = w.pos;
       keyValue(w, SPAN_ATTRIBUTES, key, e, value);
       keep(w, e, start);
