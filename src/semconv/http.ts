@@ -15,10 +15,23 @@ export function normalizeMethod(method: string | undefined): string {
   return KNOWN_METHODS.has(method) ? method : '_OTHER';
 }
 
+// The last `{method} {route}` made: a framework names every request of a route with the same
+// template, so the name is the same string from one request to the next, joined (and flattened by
+// the encoder's first read) once instead of per request.
+let lastRoute: string | undefined;
+let lastRouteMethod = '';
+let lastRouteName = '';
+
 /** `{method}` or `{method} {route}`; `HTTP` when the method is unknown. */
 export function spanName(method: string, route: string | undefined): string {
   const m = method === '_OTHER' ? 'HTTP' : method;
-  return route === undefined ? m : `${m} ${route}`;
+  if (route === undefined) return m;
+  if (route !== lastRoute || m !== lastRouteMethod) {
+    lastRoute = route;
+    lastRouteMethod = m;
+    lastRouteName = `${m} ${route}`;
+  }
+  return lastRouteName;
 }
 
 interface HostAndPort {

@@ -45,6 +45,19 @@ describe('methods and span names', () => {
     assert.equal(spanName('_OTHER', undefined), 'HTTP');
     assert.equal(spanName('_OTHER', '/x'), 'HTTP /x');
   });
+
+  it('names each span by its own method and route when requests of different routes and methods interleave', () => {
+    const calls = [
+      ['GET', '/users/:id'], ['GET', '/users/:id'], ['POST', '/users/:id'], ['GET', '/orders/:id'],
+      ['GET', undefined], ['GET', '/orders/:id'], ['_OTHER', '/orders/:id'], ['GET', `/users/${':id'}`],
+    ];
+    for (const [method, route] of calls) {
+      const expected = route === undefined ? (method === '_OTHER' ? 'HTTP' : method) : `${method === '_OTHER' ? 'HTTP' : method} ${route}`;
+      assert.equal(spanName(method, route), expected);
+    }
+    // A repeated route gives the same string, joined once.
+    assert.equal(spanName('GET', '/a/:b'), spanName('GET', '/a/:b'));
+  });
 });
 
 describe('parseHostHeader', () => {
