@@ -5,14 +5,18 @@
 // share, and cache misses only as simulated with --cache (below): a change is confirmed here, its
 // cost in time comes from `npm run bench`.
 //
-//   node benchmarks/instructions.mjs [config,…] [--app hello|calls] [--node <binary>] [--register <file>] [--functions N] [--cache] [--keep]
+//   node benchmarks/instructions.mjs [config,…] [--app hello|express|calls] [--connections N] [--node <binary>] [--register <file>] [--functions N] [--cache] [--keep]
 //
 // config: as in hotpath.mjs (bare, traced, recorded, full, off, name:ENV=V;…, config@file).
 // Default: bare,off,full. Each configuration runs apps/hello-inproc.js under callgrind twice, with
 // 2,000 and 12,000 measured requests after the same 20,000 of warm-up; the difference of the two
 // totals ÷ 10,000 is a request's cost, start-up and warm-up cancelled out. --app calls runs
 // apps/calls-inproc.js instead (the proxy app's two outgoing calls, to the sink as upstream, after
-// 4,000 iterations of warm-up): its counts are an iteration's. --functions N also
+// 4,000 iterations of warm-up): its counts are an iteration's; --app express serves express.js's
+// app the same way, /users/42. --connections N spreads the requests over N connections, N in
+// flight (hello and express; default one connection, eight in flight): under the network load
+// consecutive requests come from different connections, so a span's peer port changes from one
+// to the next, which one connection never shows. --functions N also
 // lists the N functions whose count changed the most between neighbouring configurations,
 // JavaScript ones named from V8's perf map (`--perf-basic-prof`). --keep leaves the callgrind
 // files and perf maps in the scratch directory it names, for `callgrind_annotate --tree=caller`
@@ -45,9 +49,15 @@ const keepAt = argv.indexOf('--keep');
 const keep = keepAt >= 0 && argv.splice(keepAt, 1).length === 1;
 const appAt = argv.indexOf('--app');
 const appName = appAt < 0 ? 'hello' : argv.splice(appAt, 2)[1];
-const APPS = { hello: { file: 'hello-inproc.js', warmup: 20_000 }, calls: { file: 'calls-inproc.js', warmup: 4_000 } };
+const APPS = {
+  hello: { file: 'hello-inproc.js', warmup: 20_000, env: {} },
+  express: { file: 'hello-inproc.js', warmup: 20_000, env: { APP: 'express' } },
+  calls: { file: 'calls-inproc.js', warmup: 4_000, env: {} },
+};
+const connAt = argv.indexOf('--connections');
+const connections = connAt < 0 ? undefined : argv.splice(connAt, 2)[1];
 const app = APPS[appName];
-if (app === undefined) throw new Error(`--app ${appName}: hello or calls`);
+if (app === undefined) throw new Error(`--app ${appName}: hello, express or calls`);
 const WARMUP = app.warmup;
 const UNIT = appName === 'calls' ? 'an iteration' : 'a request';
 const { node: nodeArg, register, rest } = parseCommon(argv, HERE);
@@ -87,7 +97,8 @@ async function run(spec, base, env, requests) {
 /** A configuration's instructions a request: its two runs side by side, one on each core. */
 async function measure(spec) {
   const { base, extra, env: configEnv } = inProcessConfig(spec, sink.url, register);
-  const env = { ...configEnv, WARMUP: String(WARMUP), UPSTREAM_URL: `${sink.url}/upstream` };
+  const env = { ...configEnv, ...app.env, WARMUP: String(WARMUP), UPSTREAM_URL: `${sink.url}/upstream` };
+  if (connections !== undefined) Object.assign(env, { CONNECTIONS: connections, PIPELINE: connections });
   const [few, many] = await Promise.all([run(spec, base, env, FEW), run(spec, base, env, MANY)]);
   // As everywhere in the benchmarks, a configuration that should have exported and did not is an
   // error, not a low count (`recorded` sends only at exit, which may not finish under valgrind).
@@ -224,7 +235,7 @@ try {
 
 const fmt = (n) => Math.round(n).toLocaleString('en');
 const signed = (n) => `${n >= 0 ? '+' : ''}${fmt(n)}`;
-console.log(`\n${node}, ${appName}, ${fmt(FEW)} and ${fmt(MANY)} ${appName === 'calls' ? 'iterations' : 'requests'} after ${fmt(WARMUP)}:`);
+console.log(`\n${node}, ${appName}, ${fmt(FEW)} and ${fmt(MANY)} ${appName === 'calls' ? 'iterations' : 'requests'} after ${fmt(WARMUP)}${connections === undefined ? '' : `, ${connections} connections`}:`);
 for (let i = 0; i < results.length; i++) {
   const { spec, total, own } = results[i];
   const step = i === 0 ? '' : `, ${signed(total - results[i - 1].total)} over the line above`;

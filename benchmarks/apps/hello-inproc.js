@@ -4,13 +4,14 @@
 // fraction of a microsecond on a machine whose network path is noisier than that (hotpath.mjs).
 //   REQUESTS (default 200000) after WARMUP (default 50000), PIPELINE requests in flight, spread
 //   over CONNECTIONS connections (default 1), each with its own client port as a load generator's
-//   connections have.
+//   connections have. APP=express serves express.js's app (express-app.js) instead, /users/42.
 // Prints one line: {"requests","warmup","cpuUs","wallUs"}, the times for the measured part.
 import http from 'node:http';
 import { Duplex } from 'node:stream';
 
 const body = 'hello world\n';
-const server = http.createServer((req, res) => {
+const EXPRESS = process.env.APP === 'express';
+const server = EXPRESS ? http.createServer((await import('./express-app.js')).app) : http.createServer((req, res) => {
   res.writeHead(200, { 'content-type': 'text/plain', 'content-length': Buffer.byteLength(body) });
   res.end(body);
 });
@@ -19,7 +20,7 @@ const WARMUP = Number(process.env.WARMUP ?? 50_000);
 const REQUESTS = Number(process.env.REQUESTS ?? 200_000);
 const PIPELINE = Number(process.env.PIPELINE ?? 8);
 const CONNECTIONS = Math.max(1, Math.min(PIPELINE, Number(process.env.CONNECTIONS ?? 1)));
-const REQUEST = Buffer.from('GET / HTTP/1.1\r\nHost: 127.0.0.1:8080\r\nUser-Agent: hotpath/1\r\nAccept: */*\r\n\r\n');
+const REQUEST = Buffer.from(`GET ${EXPRESS ? '/users/42' : '/'} HTTP/1.1\r\nHost: 127.0.0.1:8080\r\nUser-Agent: hotpath/1\r\nAccept: */*\r\n\r\n`);
 // A response is counted by its status line, which starts the chunk Node writes its headers in.
 const STATUS_LINE_TEXT = 'HTTP/1.1 ';
 const STATUS_LINE = Buffer.from(STATUS_LINE_TEXT);
