@@ -4,6 +4,9 @@ import { median } from './measure.mjs';
 
 const TARGET_NODE = 'Node 24'; // targets are judged on Node 24 only
 const FELL_BEHIND = 0.97; // a fixed-rate phase that achieved less than this share of its rate
+// Bare's server core busy less than this in the saturated phase: the load generator, not the
+// server, set bare's rate, so a throughput ratio to it does not measure periscope.
+const SERVER_SATURATED = 0.9;
 
 // Each figure: how to read it off a run, how to compare it with bare's, how to print both.
 const FIGURES = [
@@ -98,6 +101,17 @@ export function aggregate(block) {
   return configs;
 }
 
+/** Bare's saturated rate was the load generator's, not the server's (SERVER_SATURATED). */
+function loaderBound(agg) {
+  const busy = agg.bare?.fig.busy;
+  return typeof busy === 'number' && busy < SERVER_SATURATED;
+}
+
+/** Whether a target is judged on this block's figures: not a throughput target that the load generator limited. */
+function judgeable(key, agg) {
+  return !(key === 'rps' && loaderBound(agg));
+}
+
 function targetsFor(block, key) {
   if (block.node !== TARGET_NODE) return undefined;
   return TARGETS.find((t) => t.key === key && t.apps.includes(block.app));
@@ -117,11 +131,12 @@ function blockTable(block) {
       const v = a.fig[f.key];
       if (n !== 'bare' && a.invalid.length > 0) return '**INVALID**';
       const t = targetsFor(block, f.key);
-      const judged = t !== undefined && a.periscope && v !== null;
+      const judged = t !== undefined && a.periscope && v !== null && judgeable(f.key, agg);
       let cell =
         n === 'bare' || f.cmp === 'none' ? (v === null ? '–' : f.abs(v)) : fmtCmp(f, v, judged ? judgedDigits(v, digitsOf(f), t.ok) : undefined);
       if (f.rateIndex !== undefined && a.behind[f.rateIndex]) cell += ' †';
       if (a.onlyDisturbed) cell += ' ‡';
+      if (f.key === 'rps' && loaderBound(agg)) cell += ' §';
       if (judged) cell += ` ${mark(t.ok(v))}`;
       return cell;
     });
@@ -146,10 +161,13 @@ export function judgeTargets(results) {
     for (const block of results.blocks.filter((b) => b.node === TARGET_NODE && t.apps.includes(b.app))) {
       const agg = aggregate(block);
       const f = FIGURES.find((x) => x.key === t.key);
+      const judged = judgeable(t.key, agg);
       const res = Object.values(agg).filter((a) => a.periscope).map((a) => {
         const v = a.fig[t.key];
         const invalid = a.invalid.length > 0;
-        return { config: a.label, shown: invalid ? 'INVALID' : `${fmtCmp(f, v, v === null ? undefined : judgedDigits(v, digitsOf(f), t.ok))}${a.onlyDisturbed ? ' ‡' : ''}`, ok: !invalid && v !== null && t.ok(v) };
+        const marks = `${a.onlyDisturbed ? ' ‡' : ''}${judged ? '' : ' §'}`;
+        // ok: null, not judged (§): the figure is shown, neither met nor missed.
+        return { config: a.label, shown: invalid ? 'INVALID' : `${fmtCmp(f, v, v === null ? undefined : judgedDigits(v, digitsOf(f), t.ok))}${marks}`, ok: invalid ? false : judged ? v !== null && t.ok(v) : null };
       });
       out.push({ what: `${f.title}, ${block.app}`, text: t.text, res });
     }
@@ -167,7 +185,8 @@ export function judgeTargets(results) {
 }
 
 function targetLines(results) {
-  return judgeTargets(results).map((t) => `${t.what} ${t.text}: ${t.res.map((r) => `${r.config} ${r.shown} ${r.ok ? 'met' : 'NOT met'}`).join('; ')}`);
+  const verdict = (ok) => (ok === null ? 'not judged' : ok ? 'met' : 'NOT met');
+  return judgeTargets(results).map((t) => `${t.what} ${t.text}: ${t.res.map((r) => `${r.config} ${r.shown} ${verdict(r.ok)}`).join('; ')}`);
 }
 
 function startupTable(rows, names) {
@@ -206,7 +225,7 @@ export function markdown(results) {
     '**Configurations.** *bare*: the app alone. *periscope, export off*: `--import periscope-agent/register`, `OTEL_TRACES_EXPORTER=none`, metrics on.',
     '*periscope, full*: 100 % sampling, OTLP http/protobuf to a local sink that counts the spans, metrics scraped once a second. A configuration whose sink counted no spans is INVALID, never fast.',
     '',
-    `Targets are judged on ${TARGET_NODE} (✓ met, ✗ not met). † marks a fixed-rate phase that achieved less than ${FELL_BEHIND * 100} % of its rate in some repetition: the server (or the load generator) could not keep up. ‡ marks figures from runs that other processes on the machine disturbed (no undisturbed repetition was left): read them with care.`,
+    `Targets are judged on ${TARGET_NODE} (✓ met, ✗ not met). † marks a fixed-rate phase that achieved less than ${FELL_BEHIND * 100} % of its rate in some repetition: the server (or the load generator) could not keep up. ‡ marks figures from runs that other processes on the machine disturbed (no undisturbed repetition was left): read them with care. § marks a saturated rate that the load generator, not the server, set: bare's server core was less than ${SERVER_SATURATED * 100} % busy, so a throughput ratio to it does not measure periscope, and its target is not judged.`,
     '',
     '## Targets',
     '',
@@ -267,6 +286,6 @@ export function summary(results) {
   if (repeated + disturbed > 0) lines.push(`other processes on the machine: ${repeated} run(s) repeated, ${disturbed} of ${runs.length} still disturbed`);
   for (const s of results.startup) lines.push(`start-up ${s.node}: bare ${s.bare.toFixed(1)} ms, periscope +${(s.periscope - s.bare).toFixed(1)} ms`);
   if (results.footprint) lines.push(`install: ${results.footprint.packages} packages, ${results.footprint.installedMB.toFixed(1)} MB`);
-  if (results.nodes.some((n) => n.label === TARGET_NODE)) lines.push('targets (‡: from disturbed runs only):', ...targetLines(results).map((l) => `  ${l}`));
+  if (results.nodes.some((n) => n.label === TARGET_NODE)) lines.push('targets (‡: from disturbed runs only; §: bare was limited by the load generator, not judged):', ...targetLines(results).map((l) => `  ${l}`));
   return `${lines.join('\n')}\n`;
 }
