@@ -405,8 +405,8 @@ test('runs of remembered attributes copied again decode right when a pair in the
 
 test('a number that changes on every span in the middle of remembered attributes decodes to each span its own value', () => {
   // As a server span's network.peer.port does when consecutive requests come over different
-  // connections; the values cross every varint length, the sign, 2^31 and a fraction.
-  const ports = [40000, 40001, 0, 1, 127, 128, 16383, 16384, 2097151, 2097152, 268435455, 268435456, 2 ** 31, -1, 1.5, 40000, 40000, 7];
+  // connections; the values cross varint lengths, the sign, 2^31, the largest safe integer and a fraction.
+  const ports = [40000, 40001, 0, 1, 127, 128, 16383, 16384, 2097151, 2097152, 268435455, 268435456, 2 ** 31, 2 ** 40, Number.MAX_SAFE_INTEGER, -1, 1.5, 40000, 40000, 7];
   const spans = ports.map((port, i) =>
     makeSpan({
       spanId: (i + 1).toString(16).padStart(16, '0'),

@@ -2,7 +2,7 @@
 // attributes of resources, events and links, and those of spans, whose repeating pairs are kept
 // encoded and copied rather than encoded again.
 import type { AttributeValue } from '../types.js';
-import { Writer } from './proto-writer.js';
+import { Writer, varintSize } from './proto-writer.js';
 
 function anyValue(w: Writer, field: number, v: unknown): void {
   const at = w.begin(field, 1);
@@ -97,31 +97,23 @@ function keyValue(w: Writer, field: number, key: string, e: KeyEntry | undefined
 }
 
 // A number that changes from one span to the next (a peer port: consecutive requests come from
-// different connections) is encoded every time: for a small non-negative integer under a short
-// key, the KeyValue's lengths are known before it is written, so it is one room check and plain
-// stores, without the general path's reserved lengths, type switch and 64-bit varint.
-const SMALL_INT_MAX = 0x0fffffff; // a varint of at most 4 bytes
-const SMALL_KEY_MAX = 100; // KeyValue.key field: with the value, the pair's length stays one byte
+// different connections) is encoded every time: for a non-negative integer under a short key, the
+// KeyValue's lengths are known before it is written, so it goes without the general path's
+// reserved lengths, type switch and 64-bit varint.
+const SMALL_KEY_MAX = 100; // KeyValue.key field: with any such value, the pair's length is one byte
 
-/** A span attribute's KeyValue for `key` (its encoded KeyValue.key field) = AnyValue{int_value: n}. */
-function smallIntPair(w: Writer, key: Uint8Array, n: number): void {
-  const size = n < 0x80 ? 1 : n < 0x4000 ? 2 : n < 0x200000 ? 3 : 4;
-  const k = key.length;
-  w.ensure(k + size + 5);
-  const buf = w.buf;
-  let p = w.pos;
-  buf[p++] = (SPAN_ATTRIBUTES << 3) | 2; // Span field 9, LEN
-  buf[p++] = k + 3 + size;
-  for (let i = 0; i < k; i++) buf[p++] = key[i]!;
-  buf[p++] = 0x12; // KeyValue field 2 (value), LEN
-  buf[p++] = 1 + size;
-  buf[p++] = 0x18; // AnyValue field 3 (int_value), VARINT
-  while (n > 127) {
-    buf[p++] = (n & 0x7f) | 0x80;
-    n >>>= 7;
-  }
-  buf[p++] = n;
-  w.pos = p;
+/** A span attribute's KeyValue for `key` (its encoded KeyValue.key field) = AnyValue{int_value: n}, n a non-negative safe integer. */
+function uintPair(w: Writer, key: Uint8Array, n: number): void {
+  const size = varintSize(n);
+  w.ensure(2);
+  w.buf[w.pos++] = (SPAN_ATTRIBUTES << 3) | 2; // Span field 9, LEN
+  w.buf[w.pos++] = key.length + 3 + size;
+  w.raw(key);
+  w.ensure(3);
+  w.buf[w.pos++] = 0x12; // KeyValue field 2 (value), LEN
+  w.buf[w.pos++] = 1 + size;
+  w.buf[w.pos++] = 0x18; // AnyValue field 3 (int_value), VARINT
+  w.varint(n);
 }
 
 /** Appends arena[from.pairStart, end) to w: a run of remembered pairs that starts at `from`'s. */
@@ -214,7 +206,7 @@ export function spanAttributes(w: Writer, attrs: Readonly<Record<string, Attribu
     } else if (value !== e.value) {
       e.value = typeof value !== 'string' || value.length <= VALUE_MAX_CHARS ? (value as string | number | boolean) : undefined;
       e.pairGeneration = 0;
-      if (typeof value === 'number' && value >= 0 && value <= SMALL_INT_MAX && Number.isInteger(value) && e.key.length <= SMALL_KEY_MAX) smallIntPair(w, e.key, value);
+      if (typeof value === 'number' && value >= 0 && Number.isSafeInteger(value) && e.key.length <= SMALL_KEY_MAX) uintPair(w, e.key, value);
       else keyValue(w, SPAN_ATTRIBUTES, key, e, value);
     } else {
       // Seen twice in a row (or forgotten with the last arena): worth keeping. Keeping may start a
