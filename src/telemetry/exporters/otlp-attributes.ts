@@ -2,7 +2,7 @@
 // attributes of resources, events and links, and those of spans, whose repeating pairs are kept
 // encoded and copied rather than encoded again.
 import type { AttributeValue } from '../types.js';
-import { Writer, varintSize } from './proto-writer.js';
+import { LEN, Writer, varintSize } from './proto-writer.js';
 
 function anyValue(w: Writer, field: number, v: unknown): void {
   const at = w.begin(field, 1);
@@ -106,7 +106,7 @@ const SMALL_KEY_MAX = 100; // KeyValue.key field: with any such value, the pair'
 function uintPair(w: Writer, key: Uint8Array, n: number): void {
   const size = varintSize(n);
   w.ensure(2);
-  w.buf[w.pos++] = (SPAN_ATTRIBUTES << 3) | 2; // Span field 9, LEN
+  w.buf[w.pos++] = (SPAN_ATTRIBUTES << 3) | LEN; // Span field 9
   w.buf[w.pos++] = key.length + 3 + size;
   w.raw(key);
   w.ensure(3);
