@@ -2,7 +2,7 @@
 // printed one line per run and never written anywhere, the order of the configurations rotated
 // each repetition. For trying a change, not for publishing.
 //
-//   node benchmarks/ab.mjs <app> <config>[,<config>…] [repetitions] [--node <binary>] [--register <file>]
+//   node benchmarks/ab.mjs <app> <config>[,<config>…] [repetitions] [--node <binary>] [--register <file>] [--sleeping-load]
 //
 // app: hello | proxy | express. config: bare | off | full, optionally with extra environment,
 // e.g. `off:OTEL_PROPAGATORS=none;OTEL_NODE_DISABLED_INSTRUMENTATIONS=undici`. The fixed rates
@@ -12,13 +12,16 @@
 // same packages); `<config>@<file>` runs that configuration alone on it, so that two builds
 // alternate in one run: `full@dist/base/register.js,full`.
 // WARMUP=<seconds> lengthens the saturated warm-up (default 1; `npm run bench` uses 8 for proxy).
+// `burn` is a control, not periscope: bare plus 3 µs of CPU a request (`burn:BENCH_BURN_US=1` for
+// another amount), to see what the harness makes of a known cost. --sleeping-load lets the load
+// generator sleep while it waits in the saturated phases, as it did before run S (load-worker.mjs).
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { runServer } from './lib/scenario.mjs';
 import { startLoad } from './lib/load.mjs';
 import { startSink } from './lib/sink.mjs';
 import { start } from './lib/procs.mjs';
-import { periscopeConfigs } from './lib/configs.mjs';
+import { controlConfig, periscopeConfigs } from './lib/configs.mjs';
 import { parseCommon, parseConfigSpec } from './lib/cli.mjs';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
@@ -27,15 +30,16 @@ const SERVER_CPU = 0;
 const LOAD_CPU = 1;
 
 const { node, register, rest } = parseCommon(process.argv.slice(2), HERE);
-const [app, specs, reps = '2'] = rest;
+const sleepingLoad = rest.includes('--sleeping-load');
+const [app, specs, reps = '2'] = rest.filter((a) => a !== '--sleeping-load');
 if (!(app in APPS) || !specs) {
-  console.error('usage: node benchmarks/ab.mjs <hello|proxy|express> <bare|off|full[:ENV=V;…][@<register file>]>,… [repetitions] [--node <binary>] [--register <file>]');
+  console.error('usage: node benchmarks/ab.mjs <hello|proxy|express> <bare|off|full|burn[:ENV=V;…][@<register file>]>,… [repetitions] [--node <binary>] [--register <file>] [--sleeping-load]');
   process.exit(2);
 }
 
 const sink = await startSink({ cpu: LOAD_CPU });
-const load = await startLoad({ cpu: LOAD_CPU });
-const BASE = Object.fromEntries(periscopeConfigs(sink.url, register).map((c) => [c.name, c]));
+const load = await startLoad({ cpu: LOAD_CPU, sleep: sleepingLoad });
+const BASE = Object.fromEntries([...periscopeConfigs(sink.url, register), controlConfig()].map((c) => [c.name, c]));
 
 const appEnv = {};
 let upstream;

@@ -20,7 +20,7 @@ import { start } from './lib/procs.mjs';
 import { markdown, summary } from './lib/report.mjs';
 import { preparePeers } from './lib/peers.mjs';
 import { profile } from './lib/profile.mjs';
-import { periscopeConfigs as configsFor } from './lib/configs.mjs';
+import { controlConfig, periscopeConfigs as configsFor } from './lib/configs.mjs';
 import { NODE_MATRIX, nodeBinary } from '../scripts/node-matrix.mjs';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
@@ -203,7 +203,8 @@ async function main() {
   const load = await startLoad({ cpu: LOAD_CPU });
   try {
     const apps = mode === 'smoke' ? APPS.slice(0, 1) : APPS;
-    for (const node of nodes) await matrix({ node, apps, configs: periscopeConfigs(sink.url), load, sink, results });
+    // The control (bare + 3 µs of CPU a request) shows how this run's harness reads a known cost.
+    for (const node of nodes) await matrix({ node, apps, configs: [...periscopeConfigs(sink.url), controlConfig()], load, sink, results });
 
     if (args.has('--peers')) {
       const node24 = nodes.find((n) => n.version === `v${NODE24.version}`);

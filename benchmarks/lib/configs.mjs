@@ -2,6 +2,7 @@
 // export off, and periscope exporting everything to the sink. One definition for run.mjs,
 // profile.mjs and ab.mjs, and the in-process steps between them for hotpath.mjs and instructions.mjs.
 import { resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { parseConfigSpec } from './cli.mjs';
 
 const PERISCOPE_ENV = { OTEL_EXPORTER_PROMETHEUS_PORT: '0', OTEL_EXPORTER_PROMETHEUS_HOST: '127.0.0.1', OTEL_LOG_LEVEL: 'debug' };
@@ -35,6 +36,19 @@ export function periscopeConfigs(sinkUrl, register) {
       expectSpans: true,
     },
   ];
+}
+
+/**
+ * bare plus `us` microseconds of pure CPU a request (burn.cjs): a known cost, to see what the
+ * harness makes of one on the network (ab.mjs's `burn`, `burn:BENCH_BURN_US=1`).
+ */
+export function controlConfig(us = 3) {
+  return {
+    name: 'burn',
+    label: `bare + ${us} µs of CPU a request`,
+    args: ['--require', fileURLToPath(new URL('./burn.cjs', import.meta.url))],
+    env: { BENCH_BURN_US: String(us) },
+  };
 }
 
 /** The in-process benchmarks' steps between export off and full (hotpath.mjs, instructions.mjs). */

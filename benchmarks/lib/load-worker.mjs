@@ -10,6 +10,14 @@
 // process keeps its core busy): a 1 ms timer would release slots in bursts and add queueing of the
 // loader's own making. A server that falls behind shows as an achieved rate below the asked one,
 // which the report marks.
+// A saturated (closed-loop) phase keeps the loop busy the same way. A loader that sleeps whenever
+// it waits for the server makes the server's figures bend with the server's speed: a server write
+// that has to wake it costs the server more (on these virtual machines, ~2 µs of kernel time a
+// request on Express), and the slower the server, the more often the loader sleeps. Measured with
+// a known cost (configs.mjs's control, 3 µs of pure CPU a request): a sleeping loader read it as
+// +6.0 µs on Express and +1.6 µs on hello-world, a busy one as +3.3 and +3.4. BENCH_LOAD_SLEEP=1
+// (ab.mjs --sleeping-load) brings the sleeping loader back, to compare.
+const SPIN = process.env.BENCH_LOAD_SLEEP !== '1';
 import { createInterface } from 'node:readline';
 import { performance } from 'node:perf_hooks';
 import autocannon from 'autocannon';
@@ -91,6 +99,16 @@ function runPhase(phase) {
       });
     });
     pacer?.start();
+    if (!pacer && SPIN) {
+      let spinning = true;
+      const spin = () => {
+        if (spinning) setImmediate(spin);
+      };
+      setImmediate(spin);
+      instance.on('done', () => {
+        spinning = false;
+      });
+    }
     instance.on('response', (_client, statusCode, _bytes, responseTime) => {
       if (statusCode >= 200 && statusCode < 300) ok++;
       else other++;
