@@ -18,7 +18,7 @@
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { runServer } from './lib/scenario.mjs';
-import { startLoad } from './lib/load.mjs';
+import { loaderSleeps, startLoad } from './lib/load.mjs';
 import { startSink } from './lib/sink.mjs';
 import { start } from './lib/procs.mjs';
 import { controlConfig, periscopeConfigs } from './lib/configs.mjs';
@@ -71,6 +71,7 @@ try {
         durations: { settleMs: 500, warmup: Number(process.env.WARMUP ?? 1), saturated: 4, fixed: 2 },
         rates,
         cpu: SERVER_CPU,
+        loaderSleeps: loaderSleeps(app),
       });
       rates ??= out.rates;
       const fixed = out.fixed.map((f) => `p50/p99 @${f.rate}: ${f.p50}/${f.p99} ms, ${f.cpuUsPerReq?.toFixed(1)} µs CPU/req`).join(', ');

@@ -13,7 +13,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { machine, packageFootprint, startupCommand, startupTimes, waitForQuiet } from './lib/measure.mjs';
-import { startLoad } from './lib/load.mjs';
+import { loaderSleeps, startLoad } from './lib/load.mjs';
 import { startSink } from './lib/sink.mjs';
 import { runServer } from './lib/scenario.mjs';
 import { start } from './lib/procs.mjs';
@@ -141,7 +141,7 @@ async function matrix({ node, apps, configs, load, sink, results }) {
         const order = configs.map((_, i) => configs[(i + rep) % configs.length]);
         for (const config of order) {
           log(`${node.label} ${app.name} rep ${rep + 1}/${DURATIONS.reps} ${config.label}`);
-          const out = await quietRun({ node: node.bin, appFile: join(HERE, 'apps', app.file), path: app.path, config, env, load, sink, durations, rates, cpu: SERVER_CPU });
+          const out = await quietRun({ node: node.bin, appFile: join(HERE, 'apps', app.file), path: app.path, config, env, load, sink, durations, rates, cpu: SERVER_CPU, loaderSleeps: loaderSleeps(app.name) });
           out.rep = rep;
           rates ??= out.rates;
           block.runs.push(out);

@@ -2,6 +2,7 @@
 // on. It reads one JSON phase a line on stdin and answers one JSON result a line on stdout:
 //   {"url":"http://127.0.0.1:PORT/","connections":32,"seconds":4}              saturated (closed loop)
 //   {"url":…,"connections":64,"seconds":3,"rate":5000}                         fixed rate, evenly paced
+//   {"url":…,"connections":32,"seconds":4,"sleep":true}                         saturated, the loader sleeping while it waits
 // autocannon's own overallRate resets a per-connection quota every second, so each second starts
 // with a saturated burst and latency at "50 %" looks like latency at 100 %. So a fixed-rate phase
 // keeps autocannon's connections and parser but releases request k at t0 + k/rate on whichever
@@ -16,7 +17,8 @@
 // request on Express), and the slower the server, the more often the loader sleeps. Measured with
 // a known cost (configs.mjs's control, 3 µs of pure CPU a request): a sleeping loader read it as
 // +6.0 µs on Express and +1.6 µs on hello-world, a busy one as +3.3 and +3.4. BENCH_LOAD_SLEEP=1
-// (ab.mjs --sleeping-load) brings the sleeping loader back, to compare.
+// (ab.mjs --sleeping-load) brings the sleeping loader back, to compare; a phase with `sleep: true`
+// (the proxy's, load.mjs's loaderSleeps) keeps it.
 const SPIN = process.env.BENCH_LOAD_SLEEP !== '1';
 import { createInterface } from 'node:readline';
 import { performance } from 'node:perf_hooks';
@@ -99,7 +101,7 @@ function runPhase(phase) {
       });
     });
     pacer?.start();
-    if (!pacer && SPIN) {
+    if (!pacer && SPIN && !phase.sleep) {
       let spinning = true;
       const spin = () => {
         if (spinning) setImmediate(spin);

@@ -7,6 +7,16 @@ import { start } from './procs.mjs';
 
 const WORKER = fileURLToPath(new URL('./load-worker.mjs', import.meta.url));
 
+/**
+ * Whether the loader sleeps while it waits in an app's saturated phases (load-worker.mjs). The
+ * proxy's upstream runs on the loader's core: a loader that never sleeps takes the CPU the
+ * upstream needs, and the upstream, not the server, set the proxy's rate (run S: bare's server
+ * core 85 % busy, § in the report).
+ */
+export function loaderSleeps(app) {
+  return app === 'proxy';
+}
+
 /** sleep: the loader sleeps while it waits in saturated phases (load-worker.mjs, ab.mjs --sleeping-load). */
 export async function startLoad({ cpu, sleep = false }) {
   // Always the harness's own Node, so every configuration meets the same load generator.

@@ -10,7 +10,7 @@
 import { mkdirSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { startLoad } from './load.mjs';
+import { loaderSleeps, startLoad } from './load.mjs';
 import { startSink } from './sink.mjs';
 import { start } from './procs.mjs';
 import { perfNodeArgs, perfRecord, perfSymbols, perfUsable, removePerfMap, threadTimes, writeCallGraphs } from './perf-profile.mjs';
@@ -107,7 +107,7 @@ export async function profile({ node, register, here, periscopeConfigs, serverCp
   const server = start(`profiled ${spec.app}`, node, [...preload, ...config.args, join(here, 'apps', `${spec.app}.js`)], { cpu: serverCpu, env: { ...env, PERISCOPE_BENCH_PROFILE_DIR: dir } });
   try {
     const url = `http://127.0.0.1:${(await server.waitFor(/listening (\d+)/))[1]}${PATHS[spec.app]}`;
-    const warm = await load.phase({ url, connections: 32, seconds: WARMUP_S });
+    const warm = await load.phase({ url, connections: 32, seconds: WARMUP_S, sleep: loaderSleeps(spec.app) });
     if (spec.kind === 'perf') {
       await perfPhase({ server, load, url, root, stem, spec, node, loadCpu });
       return;
@@ -116,7 +116,7 @@ export async function profile({ node, register, here, periscopeConfigs, serverCp
       server.child.kill('SIGUSR2'); // start sampling
       await server.waitFor(/sampling allocations/, { stream: 'stderr' });
     }
-    const sat = await load.phase({ url, connections: 32, seconds: MEASURE_S });
+    const sat = await load.phase({ url, connections: 32, seconds: MEASURE_S, sleep: loaderSleeps(spec.app) });
     server.child.kill('SIGUSR2'); // cpu: exit, writing the profile; alloc: write the sample, then exit
     await Promise.race([server.exited, new Promise((r) => setTimeout(r, 20_000))]);
     const ext = spec.kind === 'cpu' ? '.cpuprofile' : '.heapprofile';
@@ -151,7 +151,7 @@ export async function profile({ node, register, here, periscopeConfigs, serverCp
 async function perfPhase({ server, load, url, root, stem, spec, node, loadCpu }) {
   const file = `${stem}.perf.data`;
   const t0 = threadTimes(server.pid);
-  const [sat] = await Promise.all([load.phase({ url, connections: 32, seconds: MEASURE_S }), perfRecord(server.pid, MEASURE_S, file, loadCpu)]);
+  const [sat] = await Promise.all([load.phase({ url, connections: 32, seconds: MEASURE_S, sleep: loaderSleeps(spec.app) }), perfRecord(server.pid, MEASURE_S, file, loadCpu)]);
   const t1 = threadTimes(server.pid);
   const us = (seconds) => (seconds * 1e6) / sat.ok;
   const main = { user: us(t1.mainUser - t0.mainUser), system: us(t1.mainSystem - t0.mainSystem) };

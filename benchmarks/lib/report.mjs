@@ -219,7 +219,7 @@ export function markdown(results) {
     '',
     `Machine: ${m.nproc} cores (${m.cpu}), ${m.memoryGiB} GiB, ${m.kernel}. Node: ${results.nodes.map((n) => `${n.label} = ${n.version}`).join(', ')}.`,
     `The server runs on core 0, the load generator (autocannon), the trace sink and the proxy's upstream on core 1.`,
-    `Each run: 1 s at 500 req/s, then idle RSS; a saturated warm-up (${warmups(results)}); ${d.saturated} s saturated (32 connections, the load generator never sleeping); ${d.fixed} s at each fixed rate (64 connections, evenly paced); RSS after load.`,
+    `Each run: 1 s at 500 req/s, then idle RSS; a saturated warm-up (${warmups(results)}); ${d.saturated} s saturated (32 connections, the load generator never sleeping but for the proxy, whose upstream shares its core); ${d.fixed} s at each fixed rate (64 connections, evenly paced); RSS after load.`,
     `${d.reps} repetition(s) with the configuration order rotated; every figure is the median over repetitions of the figure (bare) or of its ratio/difference to bare in the same repetition.`,
     '',
     '**Configurations.** *bare*: the app alone. *periscope, export off*: `--import periscope-agent/register`, `OTEL_TRACES_EXPORTER=none`, metrics on.',

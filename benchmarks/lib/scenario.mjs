@@ -25,7 +25,7 @@ function scraper(url) {
 }
 
 /**
- * opts: { node, appFile, path, config, env, load, sink, durations, rates, cpu }
+ * opts: { node, appFile, path, config, env, load, sink, durations, rates, cpu, loaderSleeps? }
  * config: { name, args, env, cwd?, metricsUrl?: 'debug-line' | url, scrape?, expectSpans? }
  * rates: [r50, r80], or null for the run that calibrates them from its own saturated rate.
  */
@@ -77,7 +77,7 @@ async function measure(server, opts, scrape) {
 
   let served = 0;
   const phase = async (spec) => {
-    const r = await load.phase({ url, ...spec });
+    const r = await load.phase({ url, sleep: opts.loaderSleeps === true, ...spec });
     served += r.ok;
     return r;
   };
