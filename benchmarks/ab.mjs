@@ -38,7 +38,7 @@ if (!(app in APPS) || !specs) {
 }
 
 const sink = await startSink({ cpu: LOAD_CPU });
-const load = await startLoad({ cpu: LOAD_CPU, sleep: sleepingLoad });
+const load = await startLoad({ cpu: LOAD_CPU });
 const BASE = Object.fromEntries([...periscopeConfigs(sink.url, register), controlConfig()].map((c) => [c.name, c]));
 
 const appEnv = {};
@@ -71,7 +71,7 @@ try {
         durations: { settleMs: 500, warmup: Number(process.env.WARMUP ?? 1), saturated: 4, fixed: 2 },
         rates,
         cpu: SERVER_CPU,
-        loaderSleeps: loaderSleeps(app),
+        loaderSleeps: sleepingLoad || loaderSleeps(app),
       });
       rates ??= out.rates;
       const fixed = out.fixed.map((f) => `p50/p99 @${f.rate}: ${f.p50}/${f.p99} ms, ${f.cpuUsPerReq?.toFixed(1)} µs CPU/req`).join(', ');

@@ -16,10 +16,9 @@
 // that has to wake it costs the server more (on these virtual machines, ~2 µs of kernel time a
 // request on Express), and the slower the server, the more often the loader sleeps. Measured with
 // a known cost (configs.mjs's control, 3 µs of pure CPU a request): a sleeping loader read it as
-// +6.0 µs on Express and +1.6 µs on hello-world, a busy one as +3.3 and +3.4. BENCH_LOAD_SLEEP=1
-// (ab.mjs --sleeping-load) brings the sleeping loader back, to compare; a phase with `sleep: true`
-// (the proxy's, load.mjs's loaderSleeps) keeps it.
-const SPIN = process.env.BENCH_LOAD_SLEEP !== '1';
+// +6.0 µs on Express and +1.6 µs on hello-world, a busy one as +3.3 and +3.4. A phase with
+// `sleep: true` keeps the sleeping loader: the proxy's (load.mjs's loaderSleeps), and every one of
+// ab.mjs --sleeping-load, to compare.
 import { createInterface } from 'node:readline';
 import { performance } from 'node:perf_hooks';
 import autocannon from 'autocannon';
@@ -101,7 +100,7 @@ function runPhase(phase) {
       });
     });
     pacer?.start();
-    if (!pacer && SPIN && !phase.sleep) {
+    if (!pacer && !phase.sleep) {
       let spinning = true;
       const spin = () => {
         if (spinning) setImmediate(spin);

@@ -17,11 +17,9 @@ export function loaderSleeps(app) {
   return app === 'proxy';
 }
 
-/** sleep: the loader sleeps while it waits in saturated phases (load-worker.mjs, ab.mjs --sleeping-load). */
-export async function startLoad({ cpu, sleep = false }) {
+export async function startLoad({ cpu }) {
   // Always the harness's own Node, so every configuration meets the same load generator.
-  const env = sleep ? { ...process.env, BENCH_LOAD_SLEEP: '1' } : undefined;
-  const proc = start('load', process.execPath, ['--max-semi-space-size=64', WORKER], { cpu, env });
+  const proc = start('load', process.execPath, ['--max-semi-space-size=64', WORKER], { cpu });
   const lines = createInterface({ input: proc.child.stdout })[Symbol.asyncIterator]();
   const died = proc.exited.then(({ code, signal }) => {
     throw new Error(`load generator exited (${code ?? signal}): ${proc.stderr().slice(-2000)}`);
