@@ -1,5 +1,5 @@
-// The control configuration of `npm run bench` and ab.mjs (`burn`, configs.mjs): bare, plus BENCH_BURN_US microseconds of pure CPU
-// spent on every request before the app sees it. Periscope's cost on the network is not what
+// The control configuration of `npm run bench` and ab.mjs (`burn`, configs.mjs): bare, plus
+// BENCH_BURN_US microseconds of pure CPU spent on every request before the app sees it. Periscope's cost on the network is not what
 // it costs in process (hotpath.mjs): a server that is slower by a few µs changes how often the
 // load generator sleeps, and with it what the server's own socket writes cost (waking it) and how
 // many requests each turn of the event loop serves. Running a known cost through the same

@@ -107,16 +107,17 @@ export async function profile({ node, register, here, periscopeConfigs, serverCp
   const server = start(`profiled ${spec.app}`, node, [...preload, ...config.args, join(here, 'apps', `${spec.app}.js`)], { cpu: serverCpu, env: { ...env, PERISCOPE_BENCH_PROFILE_DIR: dir } });
   try {
     const url = `http://127.0.0.1:${(await server.waitFor(/listening (\d+)/))[1]}${PATHS[spec.app]}`;
-    const warm = await load.phase({ url, connections: 32, seconds: WARMUP_S, sleep: loaderSleeps(spec.app) });
+    const sleep = loaderSleeps(spec.app);
+    const warm = await load.phase({ url, connections: 32, seconds: WARMUP_S, sleep });
     if (spec.kind === 'perf') {
-      await perfPhase({ server, load, url, root, stem, spec, node, loadCpu });
+      await perfPhase({ server, load, url, sleep, root, stem, spec, node, loadCpu });
       return;
     }
     if (spec.kind === 'alloc') {
       server.child.kill('SIGUSR2'); // start sampling
       await server.waitFor(/sampling allocations/, { stream: 'stderr' });
     }
-    const sat = await load.phase({ url, connections: 32, seconds: MEASURE_S, sleep: loaderSleeps(spec.app) });
+    const sat = await load.phase({ url, connections: 32, seconds: MEASURE_S, sleep });
     server.child.kill('SIGUSR2'); // cpu: exit, writing the profile; alloc: write the sample, then exit
     await Promise.race([server.exited, new Promise((r) => setTimeout(r, 20_000))]);
     const ext = spec.kind === 'cpu' ? '.cpuprofile' : '.heapprofile';
@@ -148,10 +149,10 @@ export async function profile({ node, register, here, periscopeConfigs, serverCp
 }
 
 /** The measured phase under perf: CPU per request by symbol, by kind of code and by thread. */
-async function perfPhase({ server, load, url, root, stem, spec, node, loadCpu }) {
+async function perfPhase({ server, load, url, sleep, root, stem, spec, node, loadCpu }) {
   const file = `${stem}.perf.data`;
   const t0 = threadTimes(server.pid);
-  const [sat] = await Promise.all([load.phase({ url, connections: 32, seconds: MEASURE_S, sleep: loaderSleeps(spec.app) }), perfRecord(server.pid, MEASURE_S, file, loadCpu)]);
+  const [sat] = await Promise.all([load.phase({ url, connections: 32, seconds: MEASURE_S, sleep }), perfRecord(server.pid, MEASURE_S, file, loadCpu)]);
   const t1 = threadTimes(server.pid);
   const us = (seconds) => (seconds * 1e6) / sat.ok;
   const main = { user: us(t1.mainUser - t0.mainUser), system: us(t1.mainSystem - t0.mainSystem) };
