@@ -426,6 +426,33 @@ test('a number that changes on every span in the middle of remembered attributes
   assert.deepEqual(canon(officialDecode(bytes)), canon(JSON.parse(encodeOtlpJson(spans))));
 });
 
+test('a server span and the client spans it makes, interleaved, each decode to their own attributes and kind', () => {
+  // Kinds remember their pairs apart: server.port is this service's port on the SERVER span and
+  // the upstream's on the CLIENT spans, and each kind's keys come in their own order. A kind
+  // outside the api's enum (99) must still encode, with its own attributes.
+  const spans = [];
+  for (let i = 0; i < 12; i++) {
+    const id = () => (spans.length + 1).toString(16).padStart(16, '0');
+    const server = { 'http.request.method': 'GET', 'url.scheme': 'http', 'url.path': '/checkout', 'server.address': 'shop.test', 'server.port': 8080, 'network.peer.port': 50000 + i, 'http.response.status_code': i === 7 ? 500 : 200 };
+    spans.push(makeSpan({ kind: 1, spanId: id(), attributes: server }));
+    for (const port of [9090, 9091]) {
+      const client = { 'http.request.method': 'GET', 'server.address': 'stock.test', 'server.port': port, 'url.full': `http://stock.test:${port}/items`, 'http.response.status_code': 200 };
+      spans.push(makeSpan({ kind: 2, spanId: id(), attributes: client }));
+    }
+    if (i % 4 === 3) spans.push(makeSpan({ kind: 99, spanId: id(), attributes: { 'server.port': 1, 'url.path': '/odd' } }));
+  }
+  const q = new ProtoSpanQueue();
+  for (const s of spans) q.push(s);
+  const bytes = q.take(spans.length).data;
+  const decoded = officialDecode(bytes).resourceSpans[0].scopeSpans[0].spans;
+  assert.equal(decoded.length, spans.length);
+  decoded.forEach((d, i) => {
+    assert.deepEqual(attrs(d), spans[i].attributes, `span ${i}`);
+    assert.equal(d.kind, spans[i].kind + 1, `span ${i}`);
+  });
+  assert.deepEqual(canon(officialDecode(bytes)), canon(JSON.parse(encodeOtlpJson(spans))));
+});
+
 test('remembered attribute bytes stay right when their store fills and starts over, and when keys change order', () => {
   // 400 keys of ~200-byte values, each value twice in a row: more remembered bytes than the
   // encoder keeps (64 KiB), so it forgets them all at least once mid-stream.

@@ -123,7 +123,7 @@ function span(w: Writer, s: FinishedSpan): void {
   }
   w.optString(5, s.name);
   kindAndTimes(w, s.kind + 1, s.startTime, s.endTime); // api SpanKind INTERNAL=0 is the proto's SPAN_KIND_INTERNAL=1
-  spanAttributes(w, s.attributes);
+  spanAttributes(w, s.attributes, s.kind);
   const status = s.status;
   const code = status.code >>> 0; // as uint() writes it
   if (code < 128 && !status.message && s.droppedAttributesCount === 0 && s.events.length === 0 && s.droppedEventsCount === 0 && s.links.length === 0 && s.droppedLinksCount === 0) {
