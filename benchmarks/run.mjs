@@ -8,6 +8,9 @@
 //                                      one app (hello) under one config (full) profiled: CPU (µs) or
 //                                      allocations (bytes) per request, by function; perf: by symbol,
 //                                      the kernel included
+//   node benchmarks/run.mjs --profile=hello:bare,full:cpu:3
+//                                      configs compared (cpu): each profiled 3 times, order alternated;
+//                                      where the later ones' time per request goes against the first's
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
@@ -19,7 +22,7 @@ import { runServer } from './lib/scenario.mjs';
 import { start } from './lib/procs.mjs';
 import { markdown, summary } from './lib/report.mjs';
 import { preparePeers } from './lib/peers.mjs';
-import { profile } from './lib/profile.mjs';
+import { compareCpu, profile } from './lib/profile.mjs';
 import { controlConfig, periscopeConfigs as configsFor } from './lib/configs.mjs';
 import { NODE_MATRIX, nodeBinary } from '../scripts/node-matrix.mjs';
 
@@ -169,10 +172,24 @@ async function main() {
 
   const profileArg = [...args].find((a) => a === '--profile' || a.startsWith('--profile='));
   if (profileArg !== undefined) {
-    const [app = 'hello', config = 'full', kind = 'cpu'] = profileArg.slice('--profile='.length).split(':').map((x) => x || undefined);
-    if (!APPS.some((a) => a.name === app) || !['cpu', 'alloc', 'perf'].includes(kind)) throw new Error(`--profile=${app}:${config}:${kind}: app is hello, proxy or express; kind is cpu, alloc or perf`);
+    const [app = 'hello', config = 'full', kind = 'cpu', reps = '1'] = profileArg.slice('--profile='.length).split(':').map((x) => x || undefined);
+    const configs = config.split(',');
+    const repetitions = Number(reps);
+    if (!APPS.some((a) => a.name === app) || !['cpu', 'alloc', 'perf'].includes(kind) || (configs.length > 1 && kind !== 'cpu') || !(Number.isInteger(repetitions) && repetitions >= 1) || (repetitions > 1 && configs.length === 1)) {
+      throw new Error(`--profile=${app}:${config}:${kind}:${reps}: app is hello, proxy or express; kind is cpu, alloc or perf; several configurations to compare (a,b) with cpu only, repeated when a fourth field says how often`);
+    }
     const node = existsSync(NODE24.bin) ? NODE24.bin : process.execPath;
-    await profile({ node, register: REGISTER, here: HERE, periscopeConfigs, serverCpu: SERVER_CPU, loadCpu: LOAD_CPU, spec: { app, config, kind } });
+    const one = (c, brief) => profile({ node, register: REGISTER, here: HERE, periscopeConfigs, serverCpu: SERVER_CPU, loadCpu: LOAD_CPU, spec: { app, config: c, kind }, brief });
+    if (configs.length === 1 && repetitions === 1) {
+      await one(config, false);
+      return 0;
+    }
+    const runs = [];
+    for (let r = 0; r < repetitions; r++) {
+      // Alternated, as in the benchmark, so a drift in the machine's speed is shared.
+      for (const c of r % 2 === 0 ? configs : [...configs].reverse()) runs.push({ config: c, ...(await one(c, true)) });
+    }
+    compareCpu(runs, configs);
     return 0;
   }
 

@@ -76,6 +76,7 @@ start=$SECONDS
 rc=0
 node benchmarks/run.mjs --smoke || rc=$?
 REQUESTS=3000 WARMUP=1000 node benchmarks/hotpath.mjs bare,traced,recorded,full 1 || rc=$?
+ROUNDS=1 node benchmarks/encode.mjs dist 1 || rc=$?
 record "bench smoke (harnesses only, no timing assertion)" "$rc" $((SECONDS - start))
 
 for v in "${versions[@]}"; do

@@ -1,5 +1,5 @@
-// The command line that ab.mjs and hotpath.mjs share: `--node <binary>`, `--register <file>`, and
-// configurations written `name:ENV=V;ENV2=V2`.
+// The command line that ab.mjs, hotpath.mjs, instructions.mjs and encode.mjs share: `--node
+// <binary>`, `--register <file>`, and configurations written `name:ENV=V;ENV2=V2`.
 import { join, resolve } from 'node:path';
 
 /** Takes --node and --register out of argv; what is left are the positional arguments. */

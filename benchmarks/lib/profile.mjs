@@ -7,6 +7,8 @@
 //          per request, by function and caller.
 //   perf:  Linux perf over the measured phase (perf-profile.mjs): CPU per request by symbol and
 //          by kind of code, the kernel's share included, and the threads' user and system time.
+// Several configurations (cpu only) are profiled in turn, repeated with their order alternated,
+// and compared: where each one's time per request goes against the first's (compareCpu).
 import { mkdirSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -82,8 +84,11 @@ const PRELOADS = {
   perf: (dir, here, stem) => perfNodeArgs(stem),
 };
 
-/** spec: { app, config: 'bare' | 'off' | 'full', kind: 'cpu' | 'alloc' | 'perf' } */
-export async function profile({ node, register, here, periscopeConfigs, serverCpu, loadCpu, spec }) {
+/**
+ * spec: { app, config: 'bare' | 'off' | 'full', kind: 'cpu' | 'alloc' | 'perf' }. `brief`: one
+ * line instead of the function list. Returns, for cpu, the profile's rows and the requests served.
+ */
+export async function profile({ node, register, here, periscopeConfigs, serverCpu, loadCpu, spec, brief = false }) {
   const root = join(here, '..');
   if (spec.kind === 'perf') {
     const unusable = perfUsable();
@@ -124,15 +129,17 @@ export async function profile({ node, register, here, periscopeConfigs, serverCp
     const file = readdirSync(dir).filter((f) => f.endsWith(ext) && !before.has(f)).sort((a, b) => statSync(join(dir, b)).mtimeMs - statSync(join(dir, a)).mtimeMs)[0];
     if (!file) throw new Error(`no ${ext} appeared in ${dir}: ${server.stderr().slice(-1000)}`);
     const data = JSON.parse(readFileSync(join(dir, file), 'utf8'));
-    print(`\n${spec.config}, ${spec.app}, ${node}: ${Math.round(sat.rps)} req/s for ${MEASURE_S} s after ${WARMUP_S} s of warm-up`);
+    print(`${brief ? '' : '\n'}${spec.config}, ${spec.app}, ${node}: ${Math.round(sat.rps)} req/s for ${MEASURE_S} s after ${WARMUP_S} s of warm-up`);
     print(`profile: ${join(dir, file)}`);
     if (spec.kind === 'cpu') {
       // The CPU profile spans the warm-up too: per request means per request served in both phases.
       const requests = warm.ok + sat.ok;
       const rows = selfTimes(data, root).filter((r) => r.name !== '(idle)');
+      if (brief) return { rows, requests };
       print(`self time per request, and share of the time not idle; * = periscope or its dependencies\n`);
       for (const r of rows.slice(0, TOP)) print(`${(r.us / requests).toFixed(3).padStart(8)} µs ${pct(r.share).padStart(7)} ${isOurs(r) ? '*' : ' '} ${r.name} ${r.where}`);
       summary(rows, (r) => r.us / requests, 'µs');
+      return { rows, requests };
     } else {
       const rows = allocations(data, root);
       print(`bytes allocated per request (sampled), by function <- caller; * = periscope or its dependencies\n`);
@@ -167,6 +174,64 @@ async function perfPhase({ server, load, url, sleep, root, stem, spec, node, loa
   for (const r of rows) byKind.set(r.kind, (byKind.get(r.kind) ?? 0) + r.share);
   print('\nby kind of code:');
   for (const [kind, share] of [...byKind].sort((a, b) => b[1] - a[1])) print(`${(share * perRequest).toFixed(2).padStart(8)} µs ${pct(share).padStart(7)}  ${kind}`);
+}
+
+/** What a function's self time is counted as when two configurations are compared. */
+function kindOf(r) {
+  if (isOurs(r)) return "periscope's JavaScript";
+  if (r.name === '(garbage collector)') return 'garbage collector';
+  if (r.name === '(program)') return '(program): V8 and Node outside JavaScript';
+  if (r.url === '') return 'native functions called from JavaScript (socket writes, clocks…)';
+  return "Node's and the app's JavaScript";
+}
+
+/**
+ * runs: [{ config, rows, requests }], several per configuration. Self time per request pooled
+ * over a configuration's runs (their time over their requests), then each configuration after the
+ * first against the first: in total, by kind of code, and the functions that moved the most.
+ */
+export function compareCpu(runs, configs) {
+  const pooled = new Map();
+  for (const config of configs) {
+    const mine = runs.filter((r) => r.config === config);
+    const requests = mine.reduce((n, r) => n + r.requests, 0);
+    const byFunction = new Map();
+    for (const run of mine) {
+      for (const r of run.rows) {
+        const key = `${r.name} ${r.where}`;
+        const e = byFunction.get(key) ?? { ...r, us: 0 };
+        e.us += r.us;
+        byFunction.set(key, e);
+      }
+    }
+    for (const e of byFunction.values()) e.perRequest = e.us / requests;
+    pooled.set(config, { runs: mine.length, byFunction });
+  }
+  const total = (p) => [...p.byFunction.values()].reduce((n, e) => n + e.perRequest, 0);
+  const [first, ...rest] = configs;
+  const base = pooled.get(first);
+  for (const config of rest) {
+    const other = pooled.get(config);
+    const kinds = new Map();
+    const moved = [];
+    for (const key of new Set([...base.byFunction.keys(), ...other.byFunction.keys()])) {
+      const a = base.byFunction.get(key);
+      const b = other.byFunction.get(key);
+      const delta = (b?.perRequest ?? 0) - (a?.perRequest ?? 0);
+      const kind = kindOf(a ?? b);
+      kinds.set(kind, (kinds.get(kind) ?? 0) + delta);
+      moved.push({ delta, row: b ?? a, only: a === undefined });
+    }
+    const sign = (n, digits) => `${n >= 0 ? '+' : '−'}${Math.abs(n).toFixed(digits)}`;
+    print(`\n${config} against ${first}, ${other.runs} and ${base.runs} profile(s): sampled time per request ${total(other).toFixed(2)} against ${total(base).toFixed(2)} µs, ${sign(total(other) - total(base), 2)} µs`);
+    print(`(--cpu-prof's time: the profiler's own cost is in it, and the kernel's share of a socket write counts in the native function that made it)`);
+    print('by kind of code:');
+    for (const [kind, us] of [...kinds].sort((x, y) => y[1] - x[1])) print(`${sign(us, 2).padStart(8)} µs  ${kind}`);
+    print(`functions that moved the most (new: only under ${config}; * = periscope or its dependencies):`);
+    for (const m of moved.sort((x, y) => Math.abs(y.delta) - Math.abs(x.delta)).slice(0, TOP)) {
+      print(`${sign(m.delta, 3).padStart(8)} µs ${m.only ? 'new' : '   '} ${isOurs(m.row) ? '*' : ' '} ${m.row.name} ${m.row.where}`);
+    }
+  }
 }
 
 function summary(rows, perRequest, unit) {
