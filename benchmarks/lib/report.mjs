@@ -232,6 +232,8 @@ export function markdown(results) {
     '',
     ...targetLines(results).map((l) => `- ${l}`),
     '',
+    "Where a target is not met, what stands in the way, with the CPU profiles that show it: [benchmarks/README.md, What stands in the way](../benchmarks/README.md#what-stands-in-the-way).",
+    '',
     '## Throughput, CPU, latency and memory',
     '',
     ...results.blocks.map((b) => `${blockTable(b)}\n`),
